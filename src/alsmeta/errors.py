@@ -56,8 +56,10 @@ class InputError(AlsmetaError, ValueError):
     def __init__(self, problems: Problem | str | Iterable[Problem | str]) -> None:
         if isinstance(problems, Problem | str):
             problems = [problems]
+        found = [p if isinstance(p, Problem) else Problem(p) for p in problems]
+        # Whole-input problems first, then by row, so a file can be fixed top to bottom.
         self.problems: tuple[Problem, ...] = tuple(
-            p if isinstance(p, Problem) else Problem(p) for p in problems
+            sorted(found, key=lambda p: -1 if p.row is None else p.row)
         )
         if not self.problems:
             raise ValueError("InputError needs at least one problem")
