@@ -31,6 +31,19 @@ RTOL, ATOL = 1e-10, 1e-14
 # The case grid: shrinking it (or silently regenerating it smaller) must fail a test.
 EXPECTED_CASE_COUNT = 119
 
+# Every vtype metafor 3.8-1 offers for these measures must have a pinned case.
+VTYPES = {
+    "MD": ("LS", "UB", "HO"),
+    "SMD": ("LS", "UB", "LS2", "AV"),
+    "SMDH": ("LS", "LS2"),
+    "ROM": ("LS", "HO", "AV", "AVHO"),
+    "RD": ("LS", "UB", "AV"),
+    "PR": ("LS", "UB", "AV"),
+    "PLO": ("LS", "AV"),
+    "SMCC": ("LS", "LS2"),
+    "SMCR": ("LS", "LS2"),
+}
+
 
 def _array(values: list[float | None]) -> np.ndarray:
     return np.array([np.nan if v is None else v for v in values], dtype=float)
@@ -65,12 +78,12 @@ def test_case_grid_covers_every_measure_and_rule() -> None:
             for case in CASES
             if case["measure"] == measure and case["dataset"] in ("bcg_zero", "bcg_zerocol")
         }
-        assert combos == {(to, d) for to in ("only0", "all", "if0all", "none") for d in (0, 1)}
+        assert combos == {
+            (to, d) for to in ("only0", "all", "if0all", "none") for d in (False, True)
+        }
     vtypes = {(case["measure"], case["args"].get("vtype", "LS")) for case in CASES}
-    for measure in ("MD", "SMD", "SMDH", "ROM", "RD", "PR", "PLO", "SMCC", "SMCR"):
-        from alsmeta.effects.escalc import _SPECS
-
-        assert {(measure, v) for v in _SPECS[measure].vtypes} <= vtypes, measure
+    for measure, options in VTYPES.items():
+        assert {(measure, v) for v in options} <= vtypes, measure
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
@@ -109,8 +122,9 @@ SHARED_CALLS: dict[str, list[tuple[str, dict[str, Any], str]]] = {
         ("MC", {**_CHANGE, "sd1i": "sd_post", "sd2i": "sd_pre"}, "MC_"),
         ("SMCC", {**_CHANGE, "sd1i": "sd_post", "sd2i": "sd_pre"}, "SMCC_"),
     ],
-    "egger2001_escalc_OR_zero_cell": [("OR", {"ai": "ai", "n1i": "n1i", "ci": "ci",
-                                              "n2i": "n2i"}, "")],
+    "egger2001_escalc_OR_zero_cell": [
+        ("OR", {"ai": "ai", "n1i": "n1i", "ci": "ci", "n2i": "n2i"}, "")
+    ],
     **{
         f"{prefix}fine1993_escalc_{m}": [(m, _FINE, "")]
         for prefix in ("", "sm_")
@@ -173,7 +187,10 @@ def test_smd_uses_exact_gamma_correction() -> None:
 
 def test_only0_note_names_the_tables() -> None:
     res = escalc("OR", ai=[0, 3, 4], bi=[10, 7, 6], ci=[2, 0, 5], di=[8, 10, 5], study=list("ABC"))
-    assert res.notes[0] == "added 1/2 to every cell of 2 tables with a zero cell (to='only0'): 'A', 'B'"
+    assert (
+        res.notes[0]
+        == "added 1/2 to every cell of 2 tables with a zero cell (to='only0'): 'A', 'B'"
+    )
     np.testing.assert_allclose(res.vi[0], 1 / 0.5 + 1 / 10.5 + 1 / 2.5 + 1 / 8.5)
     np.testing.assert_allclose(res.vi[2], 1 / 4 + 1 / 6 + 1 / 5 + 1 / 5)
 
@@ -190,8 +207,7 @@ def test_peto_and_rd_also_get_the_zero_cell_addition() -> None:
 
 def test_to_none_gives_nan_with_a_warning_naming_the_study() -> None:
     with pytest.warns(UserWarning, match=r"'B'") as caught:
-        res = escalc("RR", ai=[3, 0], bi=[7, 10], ci=[4, 2], di=[6, 8], to="none",
-                     study=["A", "B"])
+        res = escalc("RR", ai=[3, 0], bi=[7, 10], ci=[4, 2], di=[6, 8], to="none", study=["A", "B"])
     assert np.isnan(res.yi[1]) and np.isnan(res.vi[1])
     assert np.isfinite(res.yi[0])
     assert "zero cell was left unadjusted (to='none')" in str(caught[0].message)
@@ -223,8 +239,7 @@ def test_missing_drop_in_escalc_warns_notes_and_subsets_data() -> None:
     bcg = load_dataset("bcg")
     bcg.loc[[1, 4], "tneg"] = np.nan
     with pytest.warns(UserWarning, match=r"dropped 2 studies with missing values: '2', '5'"):
-        res = escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bcg,
-                     missing="drop")
+        res = escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bcg, missing="drop")
     assert res.k == 11
     assert res.study[:3] == ("1", "3", "4")
     assert res.data is not None and res.data["author"].iloc[1] == "Rosenthal et al"
@@ -241,12 +256,14 @@ sizes = st.integers(min_value=1, max_value=60)
 @st.composite
 def two_by_two(draw: st.DrawFn) -> pd.DataFrame:
     k = draw(st.integers(min_value=1, max_value=8))
-    return pd.DataFrame({
-        "ai": draw(st.lists(counts, min_size=k, max_size=k)),
-        "bi": draw(st.lists(sizes, min_size=k, max_size=k)),
-        "ci": draw(st.lists(counts, min_size=k, max_size=k)),
-        "di": draw(st.lists(sizes, min_size=k, max_size=k)),
-    })
+    return pd.DataFrame(
+        {
+            "ai": draw(st.lists(counts, min_size=k, max_size=k)),
+            "bi": draw(st.lists(sizes, min_size=k, max_size=k)),
+            "ci": draw(st.lists(counts, min_size=k, max_size=k)),
+            "di": draw(st.lists(sizes, min_size=k, max_size=k)),
+        }
+    )
 
 
 @st.composite
@@ -255,24 +272,35 @@ def two_groups(draw: st.DrawFn) -> pd.DataFrame:
     means = st.floats(min_value=-50, max_value=50, allow_nan=False)
     sds = st.floats(min_value=0.1, max_value=20, allow_nan=False)
     ns = st.integers(min_value=2, max_value=200)
-    return pd.DataFrame({
-        "m1i": draw(st.lists(means, min_size=k, max_size=k)),
-        "sd1i": draw(st.lists(sds, min_size=k, max_size=k)),
-        "n1i": draw(st.lists(ns, min_size=k, max_size=k)),
-        "m2i": draw(st.lists(means, min_size=k, max_size=k)),
-        "sd2i": draw(st.lists(sds, min_size=k, max_size=k)),
-        "n2i": draw(st.lists(ns, min_size=k, max_size=k)),
-    })
+    return pd.DataFrame(
+        {
+            "m1i": draw(st.lists(means, min_size=k, max_size=k)),
+            "sd1i": draw(st.lists(sds, min_size=k, max_size=k)),
+            "n1i": draw(st.lists(ns, min_size=k, max_size=k)),
+            "m2i": draw(st.lists(means, min_size=k, max_size=k)),
+            "sd2i": draw(st.lists(sds, min_size=k, max_size=k)),
+            "n2i": draw(st.lists(ns, min_size=k, max_size=k)),
+        }
+    )
 
 
 ARMS_2X2 = {"ai": "ci", "bi": "di", "ci": "ai", "di": "bi"}
-ARMS_MEANS = {"m1i": "m2i", "sd1i": "sd2i", "n1i": "n2i", "m2i": "m1i", "sd2i": "sd1i",
-              "n2i": "n1i"}
+ARMS_MEANS = {
+    "m1i": "m2i",
+    "sd1i": "sd2i",
+    "n1i": "n2i",
+    "m2i": "m1i",
+    "sd2i": "sd1i",
+    "n2i": "n1i",
+}
 
 
 @settings(max_examples=60, deadline=None)
-@given(data=two_by_two(), measure=st.sampled_from(["RR", "OR", "RD"]),
-       to=st.sampled_from(["only0", "all", "if0all"]))
+@given(
+    data=two_by_two(),
+    measure=st.sampled_from(["RR", "OR", "RD"]),
+    to=st.sampled_from(["only0", "all", "if0all"]),
+)
 def test_arm_swap_flips_sign_of_2x2_measures(data: pd.DataFrame, measure: str, to: str) -> None:
     cols = {c: c for c in ARMS_2X2}
     res = escalc(measure, data=data, to=to, **cols)
@@ -282,8 +310,11 @@ def test_arm_swap_flips_sign_of_2x2_measures(data: pd.DataFrame, measure: str, t
 
 
 @settings(max_examples=60, deadline=None)
-@given(data=two_groups(), measure=st.sampled_from(["MD", "SMD"]),
-       vtype=st.sampled_from(["LS", "UB", "LS2", "AV", "HO"]))
+@given(
+    data=two_groups(),
+    measure=st.sampled_from(["MD", "SMD"]),
+    vtype=st.sampled_from(["LS", "UB", "LS2", "AV", "HO"]),
+)
 def test_arm_swap_flips_sign_of_mean_differences(
     data: pd.DataFrame, measure: str, vtype: str
 ) -> None:
@@ -295,9 +326,13 @@ def test_arm_swap_flips_sign_of_mean_differences(
 
 
 @settings(max_examples=60, deadline=None)
-@given(data=two_by_two(), measure=st.sampled_from(["RR", "OR", "RD", "PETO"]),
-       to=st.sampled_from(["only0", "all", "if0all"]), rd_vtype=st.sampled_from(["LS", "AV"]),
-       perm_seed=st.randoms(use_true_random=False))
+@given(
+    data=two_by_two(),
+    measure=st.sampled_from(["RR", "OR", "RD", "PETO"]),
+    to=st.sampled_from(["only0", "all", "if0all"]),
+    rd_vtype=st.sampled_from(["LS", "AV"]),
+    perm_seed=st.randoms(use_true_random=False),
+)
 def test_row_order_does_not_change_any_study(
     data: pd.DataFrame, measure: str, to: str, rd_vtype: str, perm_seed: Any
 ) -> None:
@@ -306,8 +341,14 @@ def test_row_order_does_not_change_any_study(
     vtype = rd_vtype if measure == "RD" else None
     cols = {c: c for c in ARMS_2X2}
     res = escalc(measure, data=data, to=to, vtype=vtype, **cols)
-    shuffled = escalc(measure, data=data.iloc[order], to=to, vtype=vtype, study=[str(i + 1)
-                      for i in order], **cols)
+    shuffled = escalc(
+        measure,
+        data=data.iloc[order],
+        to=to,
+        vtype=vtype,
+        study=[str(i + 1) for i in order],
+        **cols,
+    )
     back = np.argsort(order)
     np.testing.assert_allclose(shuffled.yi[back], res.yi, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(shuffled.vi[back], res.vi, rtol=1e-12, atol=1e-15)
@@ -319,10 +360,17 @@ def test_row_order_does_not_change_any_study(
 def test_smd_is_scale_free_and_md_scales(data: pd.DataFrame, scale: float) -> None:
     cols = {c: c for c in ARMS_MEANS}
     scaled = data.assign(**{c: data[c] * scale for c in ("m1i", "m2i", "sd1i", "sd2i")})
-    np.testing.assert_allclose(escalc("SMD", data=scaled, **cols).yi,
-                               escalc("SMD", data=data, **cols).yi, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(escalc("MD", data=scaled, **cols).vi,
-                               escalc("MD", data=data, **cols).vi * scale**2, rtol=1e-9)
+    np.testing.assert_allclose(
+        escalc("SMD", data=scaled, **cols).yi,
+        escalc("SMD", data=data, **cols).yi,
+        rtol=1e-9,
+        atol=1e-12,
+    )
+    np.testing.assert_allclose(
+        escalc("MD", data=scaled, **cols).vi,
+        escalc("MD", data=data, **cols).vi * scale**2,
+        rtol=1e-9,
+    )
 
 
 # ---------------------------------------------------------------------- bad input
@@ -331,13 +379,15 @@ def _rows(err: pytest.ExceptionInfo[InputError]) -> set[int | None]:
 
 
 def test_every_bad_row_of_a_2x2_table_is_named() -> None:
-    data = pd.DataFrame({
-        "trial": ["A", "B", "C", "D", "E", "F"],
-        "ev1": [3, -1, 4, 12, "x", 2],
-        "n1": [10, 10, 10, 10, 10, 10],
-        "ev2": [2, 2, 3, 1, 2, np.nan],
-        "n2": [10, 10, 10, 10, 10, 10],
-    })
+    data = pd.DataFrame(
+        {
+            "trial": ["A", "B", "C", "D", "E", "F"],
+            "ev1": [3, -1, 4, 12, "x", 2],
+            "n1": [10, 10, 10, 10, 10, 10],
+            "ev2": [2, 2, 3, 1, 2, np.nan],
+            "n2": [10, 10, 10, 10, 10, 10],
+        }
+    )
     with pytest.raises(InputError) as err:
         escalc("RR", ai="ev1", n1i="n1", ci="ev2", n2i="n2", data=data, study="trial")
     assert _rows(err) == {2, 4, 5, 6}
@@ -366,19 +416,22 @@ def test_every_bad_row_of_means_is_named() -> None:
 
 def test_change_scores_check_correlations_and_sizes() -> None:
     with pytest.raises(InputError) as err:
-        escalc("SMCC", m1i=[1, 2, 3], m2i=[0, 0, 0], sd1i=[1, -1, 1], sd2i=[1, 1, 1],
-               ni=[10, 10, 1], ri=[1.2, 0.5, 0.5])
-    assert {(p.row, p.column) for p in err.value.problems} == {
-        (1, "ri"), (2, "sd1i"), (3, "ni")
-    }
+        escalc(
+            "SMCC",
+            m1i=[1, 2, 3],
+            m2i=[0, 0, 0],
+            sd1i=[1, -1, 1],
+            sd2i=[1, 1, 1],
+            ni=[10, 10, 1],
+            ri=[1.2, 0.5, 0.5],
+        )
+    assert {(p.row, p.column) for p in err.value.problems} == {(1, "ri"), (2, "sd1i"), (3, "ni")}
 
 
 def test_proportions_check_counts() -> None:
     with pytest.raises(InputError) as err:
         escalc("PLO", xi=[3, 12, -1, 2], ni=[10, 10, 10, 0])
-    assert {(p.row, p.column) for p in err.value.problems} == {
-        (2, "xi"), (3, "xi"), (4, "ni")
-    }
+    assert {(p.row, p.column) for p in err.value.problems} == {(2, "xi"), (3, "xi"), (4, "ni")}
 
 
 def test_inconsistent_group_sizes_are_errors() -> None:
@@ -388,8 +441,15 @@ def test_inconsistent_group_sizes_are_errors() -> None:
 
 def test_missing_values_raise_by_default_listing_rows() -> None:
     with pytest.raises(InputError) as err:
-        escalc("MD", m1i=[1, np.nan, 3], sd1i=[1, 1, None], n1i=[5, 5, 5], m2i=[0, 0, 0],
-               sd2i=[1, 1, 1], n2i=[5, 5, 5])
+        escalc(
+            "MD",
+            m1i=[1, np.nan, 3],
+            sd1i=[1, 1, None],
+            n1i=[5, 5, 5],
+            m2i=[0, 0, 0],
+            sd2i=[1, 1, 1],
+            n2i=[5, 5, 5],
+        )
     assert {(p.row, p.column) for p in err.value.problems} == {(2, "m1i"), (3, "sd1i")}
     assert all(p.message == "missing value" for p in err.value.problems)
 
@@ -426,14 +486,22 @@ def test_unknown_columns_list_the_available_ones() -> None:
 
 def test_options_are_checked_together() -> None:
     with pytest.raises(InputError) as err:
-        escalc("RR", ai=[1], bi=[2], ci=[1], di=[2], to="some", add=-1, vtype="UB",
-               missing="skip")
+        escalc("RR", ai=[1], bi=[2], ci=[1], di=[2], to="some", add=-1, vtype="UB", missing="skip")
     assert len(err.value.problems) == 4
 
 
 def test_vtype_is_checked_per_measure() -> None:
     with pytest.raises(InputError, match="'LS', 'HO', 'AV', 'AVHO'"):
         escalc("ROM", m1i=[2], sd1i=[1], n1i=[5], m2i=[1], sd2i=[1], n2i=[5], vtype="UB")
+
+
+def test_zero_cell_options_are_ignored_where_there_are_no_cells() -> None:
+    kw = {"m1i": [2.0], "sd1i": [1.0], "n1i": [5], "m2i": [1.0], "sd2i": [1.0], "n2i": [5]}
+    plain = escalc("SMD", **kw)
+    assert escalc("SMD", **kw, add=0.5).notes == plain.notes
+    noted = escalc("SMD", **kw, to="all", drop00=True)
+    assert noted.yi[0] == plain.yi[0]
+    assert "to and drop00 do not apply to measure 'SMD'; ignored" in noted.notes
 
 
 def test_unused_arguments_are_errors() -> None:
@@ -486,15 +554,15 @@ def test_to_dict_is_json_safe() -> None:
 
 def test_summary_lists_studies_and_notes() -> None:
     bcg = load_dataset("bcg")
-    text = escalc("OR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bcg, study="author",
-                  to="all").summary()
+    text = escalc(
+        "OR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=bcg, study="author", to="all"
+    ).summary()
     assert text.startswith("Effect sizes: OR (log odds ratio), k = 13")
     assert "Comstock et al.2" in text and "to='all'" in text
 
 
 def test_from_frame_round_trip_and_drop() -> None:
-    df = pd.DataFrame({"name": ["A", "B", "C"], "y": [0.1, np.nan, 0.3],
-                       "v": [0.01, 0.02, 0.03]})
+    df = pd.DataFrame({"name": ["A", "B", "C"], "y": [0.1, np.nan, 0.3], "v": [0.01, 0.02, 0.03]})
     with pytest.warns(UserWarning, match="dropped 1 study with a missing yi or vi: 'B'"):
         tab = EffectSizeTable.from_frame(df, yi="y", vi="v", study="name", missing="drop")
     assert tab.study == ("A", "C")
@@ -522,10 +590,14 @@ def test_from_arrays_matches_generic_escalc() -> None:
 
 
 def test_repeated_labels_are_numbered_like_metafor() -> None:
-    res = escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=load_dataset("bcg"),
-                 study="author")
+    res = escalc(
+        "RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=load_dataset("bcg"), study="author"
+    )
     assert res.study[2] == "Rosenthal et al.1" and res.study[9] == "Rosenthal et al.2"
     assert res.study[0] == "Aronson"
+    assert res.notes == (
+        "repeated study labels were numbered: 'Rosenthal et al', 'Comstock et al'",
+    )
 
 
 # ---------------------------------------------------------------------- data sets
@@ -543,3 +615,11 @@ def test_unknown_data_set_lists_names() -> None:
         load_dataset("bcgg")
     for name in DATASETS:
         assert repr(name) in str(err.value)
+
+
+@pytest.mark.parametrize("measure", sorted(VTYPES))
+def test_vtype_choices_are_metafors(measure: str) -> None:
+    with pytest.raises(InputError) as err:
+        escalc(measure, vtype="XX", m1i=[1.0])
+    listed = str(err.value).split("use one of ", 1)[1].split(" (for measure")[0]
+    assert listed == ", ".join(map(repr, VTYPES[measure]))

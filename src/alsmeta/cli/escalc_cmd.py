@@ -28,7 +28,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--measure", required=True, metavar="M", help="|".join(MEASURES))
     for name in COLUMN_ARGUMENTS:
         p.add_argument(f"--{name}", default=None, metavar="COL")
-    p.add_argument("--add", type=float, default=0.5, help="value added to zero cells (default 0.5)")
+    p.add_argument(
+        "--add",
+        type=float,
+        default=None,
+        help="value added to zero cells (default: metafor's, 1/2; 0 for PAS, PFT and AS)",
+    )
     p.add_argument("--to", default="only0", choices=("only0", "all", "if0all", "none"))
     p.add_argument("--drop00", action="store_true", help="drop studies with no events in both arms")
     p.add_argument("--vtype", default=None, help="variance type (e.g. LS, UB, HO)")

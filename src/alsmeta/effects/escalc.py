@@ -31,6 +31,7 @@ from alsmeta.effects.table import (
     missing_column_problem,
     name_list,
     rows_problems,
+    sort_problems,
     to_float,
 )
 from alsmeta.errors import InputError, Problem, check_choice
@@ -177,7 +178,8 @@ def escalc(
         1/2, except 0 for ``"AS"``, ``"PAS"`` and ``"PFT"`` (metafor's defaults).
     to : {"only0", "all", "if0all", "none"}, default "only0"
         Which tables get ``add``: those with a zero cell, all, all if any has a zero
-        cell, or none.
+        cell, or none. ``add``, ``to`` and ``drop00`` are ignored, as by metafor, for
+        measures not computed from counts; a non-default value is recorded in ``notes``.
     drop00 : bool, default False
         Set ``yi`` and ``vi`` to ``nan`` for 2x2 tables with no events (or only events)
         in both groups.
@@ -287,84 +289,35 @@ def escalc(
     generic = "yi" in given
     family = "generic" if generic else spec.family
     vtype_used = _check_vtype(measure, spec, vtype, generic, problems)
-    if family not in ("2x2", "proportion") and (add is not None or to != "only0"):
-        problems.append(
-            Problem(f"add and to apply to measures computed from counts, not to {measure!r}")
+    notes: list[str] = []
+    # metafor ignores the zero-cell options where there are no cells; so does escalc, but a
+    # deliberate non-default choice is recorded rather than dropped without a word.
+    ignored = [
+        option
+        for option, applies, chosen in (
+            ("add", family in ("2x2", "proportion"), add not in (None, 0.5)),
+            ("to", family in ("2x2", "proportion"), to != "only0"),
+            ("drop00", family == "2x2", bool(drop00)),
         )
-    if family != "2x2" and drop00:
-        problems.append(Problem(f"drop00 applies to 2x2 tables, not to {measure!r}"))
+        if chosen and not applies
+    ]
+    if ignored:
+        verb = "does" if len(ignored) == 1 else "do"
+        notes.append(f"{' and '.join(ignored)} {verb} not apply to measure {measure!r}; ignored")
 
-    # ---- which arguments ----------------------------------------------------------
     requires = _GENERIC if generic else spec.requires
     accepted = {a for group in requires for a in group} | set(spec.ignored)
-    unused = [a for a in given if a not in accepted]
-    if unused:
-        if generic and measure != "GEN":
-            problems.append(
-                Problem(
-                    f"yi was given, so the effect sizes are taken as they are; "
-                    f"{', '.join(unused)} cannot also be given"
-                )
-            )
-        else:
-            problems.append(
-                Problem(
-                    f"{', '.join(unused)} {'is' if len(unused) == 1 else 'are'} not used by "
-                    f"measure {measure!r}, which takes {_describe(requires)}"
-                )
-            )
-    lacking = [g for g in requires if not any(a in given for a in g)]
-    if lacking:
-        problems.append(
-            Problem(
-                f"measure {measure!r} needs {_describe(requires)}; missing: "
-                + ", ".join(" or ".join(g) for g in lacking)
-            )
-        )
-    if generic and "vi" in given and "sei" in given:
-        problems.append(Problem("give vi or sei, not both"))
-
-    # ---- data and columns -----------------------------------------------------------
+    complete = _check_arguments(measure, requires, accepted, given, generic, problems)
     frame = _as_frame(data, problems)
-    raw: dict[str, np.ndarray] = {}
-    columns: dict[str, str] = {}
-    for name, value in given.items():
-        resolved = _resolve(name, value, frame, problems)
-        if resolved is not None:
-            raw[name], columns[name] = resolved
-    k = len(frame) if frame is not None else (len(next(iter(raw.values()))) if raw else 0)
-    for name, arr in list(raw.items()):
-        if arr.size != k:
-            source = "data has" if frame is not None else f"{next(iter(raw))} has"
-            problems.append(
-                Problem(
-                    f"{name} has {arr.size} values but {source} {k}; give one value per study",
-                    column=columns[name],
-                )
-            )
-            del raw[name]
-    labels = default_labels(k)
-    if study is not None:
-        resolved = _resolve("study", study, frame, problems, labels=True)
-        if resolved is not None:
-            if resolved[0].size != k:
-                problems.append(Problem(f"study has {resolved[0].size} labels for {k} studies"))
-            else:
-                labels, label_problems = labels_from_values(resolved[0], resolved[1])
-                problems += label_problems
-    values: dict[str, np.ndarray] = {}
-    for name, arr in raw.items():
-        values[name], cell_problems = to_float(arr, columns[name], labels)
-        problems += cell_problems
-
-    incomplete = lacking or any(a not in values for a in given if a in accepted)
-    if incomplete:
-        raise InputError(_sorted(problems))
+    values, columns, labels = _read_columns(given, frame, study, problems, notes)
+    k = len(labels)
+    if not complete or any(a not in values for a in given if a in accepted):
+        raise InputError(sort_problems(problems))
     if generic:
         if problems:
-            raise InputError(_sorted(problems))
+            raise InputError(sort_problems(problems))
         var_kind = "sei" if "sei" in values else "vi"
-        table = finish_table(
+        return finish_table(
             values["yi"],
             values[var_kind],
             var_kind=var_kind,
@@ -374,41 +327,25 @@ def escalc(
             missing=missing,
             data=frame,
             problems=[],
+            notes=notes,
         )
-        return table
 
     # ---- row-level checks ---------------------------------------------------------
-    v = values
-    col = columns
-    for name, arr in v.items():
-        problems += rows_problems(np.isinf(arr), f"{name} is infinite", col[name], labels)
-    not_numeric = {(p.row, p.column) for p in problems if p.row is not None}
-    eff, missing_groups = _ROW_CHECKS[spec.family](_Rows(col, labels, problems), v, measure)
+    for name, arr in values.items():
+        problems += rows_problems(np.isinf(arr), f"{name} is infinite", columns[name], labels)
+    unreadable: set[tuple[int | None, str | None]] = {
+        (p.row, p.column) for p in problems if p.row is not None
+    }
+    rows = _Rows(columns, labels, problems)
+    eff, missing_groups = _ROW_CHECKS[spec.family](rows, values, measure)
     missing_mask = np.zeros(k, dtype=bool)
     for group, mask in missing_groups:
         missing_mask |= mask
         if missing == "raise":
-            shown = [g for g in group if g in col]
-            for i in np.flatnonzero(mask):
-                if any((i + 1, col[g]) in not_numeric for g in shown):
-                    continue
-                message = (
-                    "missing value"
-                    if len(shown) == 1
-                    else (f"missing value (neither {' nor '.join(shown)} is given)")
-                )
-                problems.append(
-                    Problem(
-                        message,
-                        row=int(i) + 1,
-                        study=labels[i],
-                        column="/".join(col[g] for g in shown),
-                    )
-                )
+            _report_missing(rows, group, mask, unreadable)
     if problems:
-        raise InputError(_sorted(problems))
+        raise InputError(sort_problems(problems))
 
-    notes: list[str] = []
     if missing == "drop" and missing_mask.any():
         dropped = [labels[i] for i in np.flatnonzero(missing_mask)]
         message = (
@@ -485,6 +422,104 @@ def _check_vtype(
     return "LS"
 
 
+def _check_arguments(
+    measure: str,
+    requires: tuple[tuple[str, ...], ...],
+    accepted: set[str],
+    given: dict[str, Any],
+    generic: bool,
+    problems: list[Problem],
+) -> bool:
+    """Check which data arguments were given; return whether every requirement is met."""
+    unused = [a for a in given if a not in accepted]
+    if unused and generic and measure != "GEN":
+        problems.append(
+            Problem(
+                f"yi was given, so the effect sizes are taken as they are; "
+                f"{', '.join(unused)} cannot also be given"
+            )
+        )
+    elif unused:
+        problems.append(
+            Problem(
+                f"{', '.join(unused)} {'is' if len(unused) == 1 else 'are'} not used by "
+                f"measure {measure!r}, which takes {_describe(requires)}"
+            )
+        )
+    lacking = [g for g in requires if not any(a in given for a in g)]
+    if lacking:
+        problems.append(
+            Problem(
+                f"measure {measure!r} needs {_describe(requires)}; missing: "
+                + ", ".join(" or ".join(g) for g in lacking)
+            )
+        )
+    if generic and "vi" in given and "sei" in given:
+        problems.append(Problem("give vi or sei, not both"))
+    return not lacking
+
+
+def _read_columns(
+    given: dict[str, Any],
+    frame: pd.DataFrame | None,
+    study: Any,
+    problems: list[Problem],
+    notes: list[str],
+) -> tuple[dict[str, np.ndarray], dict[str, str], tuple[str, ...]]:
+    """Resolve each argument to a float column; return values, column names and labels."""
+    raw: dict[str, np.ndarray] = {}
+    columns: dict[str, str] = {}
+    for name, value in given.items():
+        resolved = _resolve(name, value, frame, problems)
+        if resolved is not None:
+            raw[name], columns[name] = resolved
+    first = next(iter(raw), None)
+    k = len(frame) if frame is not None else (raw[first].size if first else 0)
+    source = "data has" if frame is not None else f"{first} has"
+    for name, arr in list(raw.items()):
+        if arr.size != k:
+            problems.append(
+                Problem(
+                    f"{name} has {arr.size} values but {source} {k}; give one value per study",
+                    column=columns[name],
+                )
+            )
+            del raw[name]
+    labels = default_labels(k)
+    if study is not None:
+        resolved = _resolve("study", study, frame, problems, labels=True)
+        if resolved is not None and resolved[0].size != k:
+            problems.append(Problem(f"study has {resolved[0].size} labels for {k} studies"))
+        elif resolved is not None:
+            labels, label_problems, label_note = labels_from_values(resolved[0], resolved[1])
+            problems += label_problems
+            if label_note:
+                notes.append(label_note)
+    values: dict[str, np.ndarray] = {}
+    for name, arr in raw.items():
+        values[name], cell_problems = to_float(arr, columns[name], labels)
+        problems += cell_problems
+    return values, columns, labels
+
+
+def _report_missing(
+    rows: _Rows,
+    group: tuple[str, ...],
+    mask: np.ndarray,
+    unreadable: set[tuple[int | None, str | None]],
+) -> None:
+    """One problem per row with no value for ``group`` (unless the cell was unreadable)."""
+    shown = [g for g in group if g in rows.col]
+    where = "/".join(rows.col[g] for g in shown)
+    message = (
+        "missing value" if len(shown) == 1 else f"missing value (neither {' nor '.join(shown)})"
+    )
+    for i in map(int, np.flatnonzero(mask)):
+        if any((i + 1, rows.col[g]) in unreadable for g in shown):
+            continue
+        rows.problems.append(Problem(message, row=i + 1, study=rows.labels[i], column=where))
+
+
 def _describe(requires: tuple[tuple[str, ...], ...]) -> str:
     parts = [g[0] if len(g) == 1 else f"{g[0]} (or {' or '.join(g[1:])})" for g in requires]
     return ", ".join(parts)
@@ -542,12 +577,6 @@ def _resolve(
     return arr, name
 
 
-def _sorted(problems: list[Problem]) -> list[Problem]:
-    general = [p for p in problems if p.row is None]
-    rows = sorted((p for p in problems if p.row is not None), key=lambda p: p.row or 0)
-    return general + rows
-
-
 Values = dict[str, np.ndarray]
 MissingGroups = list[tuple[tuple[str, ...], np.ndarray]]
 
@@ -598,13 +627,14 @@ def _check_counts(rows: _Rows, v: Values, measure: str) -> tuple[Values, Missing
     a, c = v["ai"], v["ci"]
     b = _fill(v.get("bi"), v.get("n1i"), a)
     d = _fill(v.get("di"), v.get("n2i"), c)
-    groups: MissingGroups = [
-        (("ai",), np.isnan(a)),
-        (("bi", "n1i"), np.isnan(b)),
-        (("ci",), np.isnan(c)),
-        (("di", "n2i"), np.isnan(d)),
-    ]
+    groups: MissingGroups = [(g, _absent(v, g)) for g in _TWO_BY_TWO]
     return {"ai": a, "bi": b, "ci": c, "di": d}, groups
+
+
+def _absent(v: Values, names: tuple[str, ...]) -> np.ndarray:
+    """Rows where none of the alternative arguments ``names`` has a value."""
+    given = [np.isnan(v[n]) for n in names if n in v]
+    return np.logical_and.reduce(given) if given else np.ones(0, dtype=bool)
 
 
 def _fill(other: np.ndarray | None, size: np.ndarray | None, events: np.ndarray) -> np.ndarray:
@@ -665,7 +695,7 @@ def _check_proportions(rows: _Rows, v: Values, measure: str) -> tuple[Values, Mi
     elif "mi" in v:
         rows.flag(x + v["mi"] == 0, "mi", "the study has no participants (xi + mi = 0)")
     m_eff = _fill(v.get("mi"), v.get("ni"), x)
-    groups: MissingGroups = [(("xi",), np.isnan(x)), (("mi", "ni"), np.isnan(m_eff))]
+    groups: MissingGroups = [(g, _absent(v, g)) for g in _PROPORTION]
     return {"xi": x, "mi": m_eff}, groups
 
 

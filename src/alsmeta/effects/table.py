@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -93,12 +94,12 @@ class EffectSizeTable:
             problems.append(
                 Problem(f"yi has {yi.size} values but vi has {vi.size}; give one per study")
             )
-        study = tuple(str(s) for s in self.study) if len(self.study) else _default_labels(yi.size)
+        study = tuple(str(s) for s in self.study) if len(self.study) else default_labels(yi.size)
         if len(study) != yi.size:
             problems.append(
                 Problem(f"study has {len(study)} labels but there are {yi.size} effect sizes")
             )
-        repeated = sorted({s for s in study if study.count(s) > 1})
+        repeated = sorted(s for s, n in Counter(study).items() if n > 1)
         if repeated:
             problems.append(
                 Problem(f"study labels must be unique; repeated: {', '.join(map(repr, repeated))}")
@@ -303,8 +304,9 @@ class EffectSizeTable:
                 problems.append(missing_column_problem(arg, col, df.columns))
         k = len(df)
         labels: tuple[str, ...] = default_labels(k)
+        label_note: str | None = None
         if study is not None and study in df.columns:
-            labels, label_problems = labels_from_values(df[study].to_numpy(), study)
+            labels, label_problems, label_note = labels_from_values(df[study].to_numpy(), study)
             problems += label_problems
         values: dict[str, np.ndarray | None] = {"yi": None, var_kind: None}
         for arg in values:
@@ -322,6 +324,7 @@ class EffectSizeTable:
             missing=missing,
             data=df,
             problems=problems,
+            notes=[label_note] if label_note else [],
         )
 
     @classmethod
@@ -393,12 +396,13 @@ class EffectSizeTable:
             )
             raise InputError(problems)
         labels = default_labels(k)
+        label_note: str | None = None
         if study is not None:
             study_arr = np.asarray(study, dtype=object).ravel()
             if study_arr.size != k:
                 problems.append(Problem(f"study has {study_arr.size} labels but yi has {k} values"))
                 raise InputError(problems)
-            labels, label_problems = labels_from_values(study_arr, "study")
+            labels, label_problems, label_note = labels_from_values(study_arr, "study")
             problems += label_problems
         yi_f, p1 = to_float(yi_arr, "yi", labels)
         var_f, p2 = to_float(var_arr, var_kind, labels)
@@ -412,6 +416,7 @@ class EffectSizeTable:
             missing=missing,
             data=None,
             problems=[*problems, *p1, *p2],
+            notes=[label_note] if label_note else [],
         )
 
 
@@ -421,18 +426,13 @@ def default_labels(k: int) -> tuple[str, ...]:
     return tuple(str(i) for i in range(1, k + 1))
 
 
-_default_labels = default_labels
-
-
 def make_unique(labels: Sequence[str]) -> tuple[tuple[str, ...], str | None]:
     """Make labels unique the way metafor does (every copy of a repeat gets ``.1``, ``.2``).
 
     Returns the labels and a note (or ``None`` when nothing changed).
     """
     labels = [str(s) for s in labels]
-    counts: dict[str, int] = {}
-    for s in labels:
-        counts[s] = counts.get(s, 0) + 1
+    counts = Counter(labels)
     repeated = [s for s, n in counts.items() if n > 1]
     if not repeated:
         return tuple(labels), None
@@ -448,16 +448,21 @@ def make_unique(labels: Sequence[str]) -> tuple[tuple[str, ...], str | None]:
     return tuple(out), note
 
 
-def labels_from_values(values: np.ndarray, column: str) -> tuple[tuple[str, ...], list[Problem]]:
-    """Turn a column of labels into unique strings; a missing label is a problem."""
+def labels_from_values(
+    values: np.ndarray, column: str
+) -> tuple[tuple[str, ...], list[Problem], str | None]:
+    """Turn a column of labels into unique strings; a missing label is a problem.
+
+    Returns the labels, the problems and a note when repeated labels were numbered.
+    """
     problems: list[Problem] = []
     raw = list(values)
     missing = [i for i, v in enumerate(raw) if _is_missing_scalar(v)]
     for i in missing:
         problems.append(Problem("study label is missing", row=i + 1, column=column))
     text = [str(i + 1) if _is_missing_scalar(v) else _label_text(v) for i, v in enumerate(raw)]
-    labels, _ = make_unique(text)
-    return labels, problems
+    labels, note = make_unique(text)
+    return labels, problems, note
 
 
 def _label_text(value: Any) -> str:
@@ -498,28 +503,24 @@ def to_float(values: Any, column: str, labels: Sequence[str]) -> tuple[np.ndarra
     arr = np.asarray(values)
     if arr.dtype.kind in "iuf":
         return arr.astype(np.float64).ravel(), []
-    flat = np.asarray(values, dtype=object).ravel()
-    problems: list[Problem] = []
-    out = np.full(flat.size, np.nan)
-    for i, v in enumerate(flat):
-        if _is_missing_scalar(v):
-            continue
-        if isinstance(v, bool | np.bool_):
-            problems.append(_cell_problem(f"{v!r} is not a number", i, column, labels))
-            continue
-        if isinstance(v, int | float | np.integer | np.floating):
-            out[i] = float(v)
-            continue
-        try:
-            out[i] = float(str(v).strip())
-        except ValueError:
-            problems.append(_cell_problem(f"{v!r} is not a number", i, column, labels))
-            continue
-        if not str(v).strip() or math.isnan(out[i]):
-            # Text such as "nan" or "" is a typing slip, not a deliberate missing value.
-            out[i] = np.nan
-            problems.append(_cell_problem(f"{v!r} is not a number", i, column, labels))
-    return out, problems
+    cells = pd.Series(np.asarray(values, dtype=object).ravel(), dtype=object)
+    absent = cells.isna().to_numpy()
+    logical = cells.map(lambda v: isinstance(v, bool | np.bool_)).to_numpy(dtype=bool)
+    text = cells.where(~logical)
+    if len(text):
+        text = text.map(lambda v: v.strip() if isinstance(v, str) else v)
+    numbers = pd.to_numeric(text, errors="coerce").to_numpy(
+        dtype=np.float64, na_value=np.nan, copy=True
+    )
+    # Text that parses to nothing, or to NaN ("nan", ""), is a typing slip, not a
+    # deliberate missing value, so it is reported rather than treated as missing.
+    bad = ~absent & np.isnan(numbers)
+    problems = [
+        _cell_problem(f"{cells.iloc[i]!r} is not a number", int(i), column, labels)
+        for i in np.flatnonzero(bad)
+    ]
+    numbers[bad] = np.nan
+    return numbers, problems
 
 
 def _cell_problem(message: str, index: int, column: str, labels: Sequence[str]) -> Problem:
@@ -542,6 +543,13 @@ def rows_problems(
     return out
 
 
+def sort_problems(problems: Sequence[Problem]) -> list[Problem]:
+    """General problems first, then row problems in row order (stable within a row)."""
+    general = [p for p in problems if p.row is None]
+    rows = sorted((p for p in problems if p.row is not None), key=lambda p: p.row or 0)
+    return general + rows
+
+
 def name_list(labels: Sequence[str], limit: int = 20) -> str:
     """Quote labels for a message, shortening long lists."""
     quoted = [repr(s) for s in labels[:limit]]
@@ -561,9 +569,13 @@ def finish_table(
     missing: str,
     data: pd.DataFrame | None,
     problems: list[Problem],
+    notes: Sequence[str] = (),
 ) -> EffectSizeTable:
-    """Check effect sizes and variances (or SEs), apply ``missing`` and build the table."""
-    notes: list[str] = []
+    """Check effect sizes and variances (or SEs), apply ``missing`` and build the table.
+
+    ``labels`` must already be unique (see :func:`labels_from_values`).
+    """
+    notes = list(notes)
     drop = np.zeros(len(labels), dtype=bool)
     for arg, arr in (("yi", yi), (var_kind, var)):
         if arr is None:
@@ -581,7 +593,7 @@ def finish_table(
             bad = ~nan & ~np.isinf(arr) & (arr <= 0)
             problems += rows_problems(bad, arg + " must be > 0 (got {x:g})", col, labels, x=arr)
     if problems or yi is None or var is None:
-        raise InputError(problems or [Problem("yi and vi (or sei) are required")])
+        raise InputError(sort_problems(problems) or [Problem("yi and vi (or sei) are required")])
     if missing == "drop" and drop.any():
         dropped = [labels[i] for i in np.flatnonzero(drop)]
         message = (
@@ -598,11 +610,8 @@ def finish_table(
     vi = var**2 if var_kind == "sei" else var
     if var_kind == "sei":
         notes.append(f"vi = sei^2 from column {columns['sei']!r}")
-    unique_labels, label_note = make_unique(labels)
-    if label_note:
-        notes.append(label_note)
     return EffectSizeTable(
-        yi=yi, vi=vi, study=unique_labels, measure=measure, data=data, notes=tuple(notes)
+        yi=yi, vi=vi, study=labels, measure=measure, data=data, notes=tuple(notes)
     )
 
 

@@ -1,19 +1,25 @@
-"""Array kernels of the intercept-only meta-analysis model.
+"""Numerical kernels of the intercept-only meta-analysis model.
 
-Every function here works on dense ``(G, k)`` arrays: ``G`` independent meta-analyses
-of ``k`` studies each. A single fit is ``G = 1``; the batch engine (``--by``) stacks the
-groups that share a ``k`` and calls the same functions, so the two paths cannot drift
-apart. No pandas, no Python loop over groups or studies.
+One convention throughout: ``y`` and ``v`` have shape ``(..., k)`` — ``(k,)`` for one
+meta-analysis, ``(G, k)`` for ``G`` independent ones of ``k`` studies each (the batch
+engine stacks the groups that share a ``k``). Per-analysis quantities come out as floats
+or ``(G,)`` arrays. The evaluation functions (moments, Q, score) are written once and
+serve both shapes; only the control flow of the two root searches exists in a scalar form
+(one analysis: Python floats, no array overhead) and an array form (many analyses at once,
+compacting the set still iterating). Both forms call the same evaluations.
 
 The formulas are those of metafor's ``rma.uni`` (version 3.8-1) specialised to an
-intercept-only design, where every k x k matrix product reduces to weighted sums:
-with weights ``w`` and ``s_j = sum(w**j)``, the projection
-``P = W - w w' / s_1`` has ``tr(P) = s_1 - s_2/s_1`` and
-``sum(P*P) = s_2 - 2 s_3/s_1 + s_2**2/s_1**2``.
+intercept-only design, where every k x k matrix product reduces to weighted sums. With
+weights ``w`` and ``s_j = sum(w**j)``, the projection ``P = W - w w'/s_1`` has
+``tr(P) = s_1 - s_2/s_1`` and ``sum(P*P) = s_2 - 2 s_3/s_1 + s_2**2/s_1**2``. All sums
+needed by an iteration come from one small matrix product, the moments
+``a[j, q] = sum(w**(j+1) * y**q)`` (j, q = 0, 1, 2), with ``y`` centred once at its
+inverse-variance mean so that the expanded residual sums lose no digits.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +28,7 @@ from numpy.typing import NDArray
 from scipy import special
 
 Array = NDArray[Any]
+Value = Any  # a float (one analysis) or an array of shape (G,)
 
 METHODS: tuple[str, ...] = (
     "EE", "DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM", "PMM", "GENQ",
@@ -33,11 +40,13 @@ TESTS: tuple[str, ...] = ("z", "t", "knha", "adhoc")
 TOLERANCE = 1e-13
 MAX_ITER = 1000
 
+CI_OK, CI_EMPTY, CI_UPPER_BEYOND, CI_BOTH_BEYOND = 0, 1, 2, 3
+
 
 # ------------------------------------------------------------------ distributions
 # scipy.special ufuncs instead of scipy.stats: the same functions (stats calls them)
 # without the ~50 microseconds of argument handling per call.
-def norm_sf(x: Array) -> Array:
+def norm_sf(x: Value) -> Value:
     """Upper tail of the standard normal."""
     return special.ndtr(-x)
 
@@ -47,7 +56,7 @@ def norm_isf(p: float) -> float:
     return float(-special.ndtri(p))
 
 
-def t_sf(x: Array, df: float) -> Array:
+def t_sf(x: Value, df: float) -> Value:
     """Upper tail of Student's t."""
     return special.stdtr(df, -x)
 
@@ -57,9 +66,9 @@ def t_isf(p: float, df: float) -> float:
     return float(-special.stdtrit(df, p))
 
 
-def chi2_sf(x: Array, df: float) -> Array:
+def chi2_sf(x: Value, df: float) -> Value:
     """Upper tail of the chi-square distribution."""
-    return special.gammaincc(df / 2.0, np.asarray(x) / 2.0)
+    return special.gammaincc(df / 2.0, x / 2.0)
 
 
 def chi2_ppf(p: float, df: float) -> float:
@@ -72,75 +81,157 @@ def chi2_isf(p: float, df: float) -> float:
     return float(2.0 * special.gammainccinv(df / 2.0, p))
 
 
-# --------------------------------------------------------------------------- helpers
+# ------------------------------------------------------------ scalar-or-array helpers
 _add_reduce = np.add.reduce
 
 
-def _rowsum(x: Array) -> Array:
-    # np.add.reduce skips np.sum's dispatch layers: a third of the cost of a small fit.
+def _rowsum(x: Array) -> Value:
+    # np.add.reduce skips np.sum's dispatch layers, which dominate for small k.
     return _add_reduce(x, axis=-1)
 
 
-def weighted_residuals(y: Array, w: Array) -> tuple[Array, Array]:
-    """Return the weighted mean ``mu`` (G,) and the residuals ``y - mu`` (G, k)."""
-    mu = _rowsum(w * y) / _rowsum(w)
-    return mu, y - mu[:, None]
+def _col(t: Value) -> Value:
+    """Broadcast a per-analysis value against ``(..., k)`` arrays."""
+    return t[..., None] if isinstance(t, np.ndarray) else t
 
 
-def q_statistic(y: Array, v: Array, tau2: Array) -> Array:
-    """Generalised Q: ``sum(w (y - mu_w)^2)`` with ``w = 1/(v + tau2)``.
+def _select(cond: Any, a: Value, b: Value) -> Value:
+    if isinstance(cond, np.ndarray):
+        return np.where(cond, a, b)
+    return a if cond else b
 
-    Computed from centred residuals, so it does not lose digits when the variances are
-    tiny and does not depend on the order of the studies.
+
+def _clip0(x: Value) -> Value:
+    """``max(x, 0)``; nan stays nan."""
+    if isinstance(x, np.ndarray):
+        return np.where(x < 0, 0.0, x)
+    return 0.0 if x < 0 else x
+
+
+def _full(like: Value, value: float) -> Value:
+    return np.full(np.shape(like), value) if isinstance(like, np.ndarray) else value
+
+
+# ---------------------------------------------------------------------- the data
+_Y_POWERS = np.array([0.0, 1.0, 2.0])
+
+
+@dataclass(frozen=True, slots=True)
+class Data:
+    """Effect sizes prepared for the kernels: ``y`` centred at ``center`` (its
+    inverse-variance mean), ``v``, and ``y3 = [1, y, y^2]`` stacked on the last axis."""
+
+    y: Array
+    v: Array
+    y3: Array
+    center: Value
+    k: int
+
+    @property
+    def batch(self) -> bool:
+        return self.y.ndim > 1
+
+
+def prepare(y: Array, v: Array) -> Data:
+    """Centre ``y`` (a shift leaves every tau^2 estimator unchanged) and stack its powers."""
+    w = 1.0 / v
+    center = _rowsum(w * y) / _rowsum(w)
+    yc = y - _col(center)
+    y3 = np.power(yc[..., None], _Y_POWERS)
+    return Data(y=yc, v=v, y3=y3, center=center, k=y.shape[-1])
+
+
+def _subset(d: Data, sub: Any) -> Data:
+    return Data(y=d.y[sub], v=d.v[sub], y3=d.y3[sub], center=d.center[sub], k=d.k)
+
+
+_POWERS = np.array([[1.0], [2.0], [3.0]])
+
+
+def moments(d: Data, tau2: Value) -> tuple[Value, ...]:
+    """``a[j, q] = sum(w**(j+1) y**q)`` for ``w = 1/(v + tau2)``, flattened row-wise."""
+    w = 1.0 / (d.v + _col(tau2))
+    # (..., 3, k) powers of w in one ufunc call (np.stack costs more than the sums).
+    m = np.matmul(np.power(w[..., None, :], _POWERS), d.y3)
+    if m.ndim == 2:
+        return tuple(m.reshape(9).tolist())
+    return tuple(np.moveaxis(m.reshape((*m.shape[:-2], 9)), -1, 0))
+
+
+def q_and_slope(d: Data, tau2: Value) -> tuple[Value, Value]:
+    """Generalised Q, ``sum(w (y - mu_w)^2)`` with ``w = 1/(v + tau2)``, and its
+    derivative in tau^2, ``-sum(w^2 (y - mu_w)^2)``."""
+    a00, a01, a02, a10, a11, a12, _, _, _ = moments(d, tau2)
+    mu = a01 / a00
+    return a02 - mu * a01, -(a12 - mu * (2.0 * a11 - mu * a10))
+
+
+def q_statistic(d: Data, tau2: Value) -> Value:
+    """Generalised Q at ``tau2``."""
+    return q_and_slope(d, tau2)[0]
+
+
+def score_terms(d: Data, tau2: Value, reml: bool) -> tuple[Value, Value, Value]:
+    """Twice the score of the (restricted) log-likelihood in tau^2, twice its expected
+    information, and the score's derivative.
+
+    With ``r = y - mu_w``: ``y'PPy = sum(w^2 r^2)`` and ``y'PPPy = sum(w^3 r^2) -
+    (sum(w^2 r))^2 / sum(w)``; REML score ``y'PPy - tr(P)`` with derivative
+    ``tr(PP) - 2 y'PPPy``; ML score ``y'PPy - sum(w)`` with derivative
+    ``sum(w^2) - 2 y'PPPy``. metafor's Fisher step is score / information.
     """
-    w = 1.0 / (v + tau2[:, None])
-    _, r = weighted_residuals(y, w)
-    return _rowsum(w * r * r)
+    a00, a01, _, a10, a11, a12, a20, a21, a22 = moments(d, tau2)
+    mu = a01 / a00
+    ypy = a12 - mu * (2.0 * a11 - mu * a10)
+    w2r = a11 - mu * a10
+    ypppy = a22 - mu * (2.0 * a21 - mu * a20) - w2r * w2r / a00
+    if reml:
+        ratio = a10 / a00
+        info = a10 - 2.0 * a20 / a00 + ratio * ratio
+        return ypy - (a00 - ratio), info, info - 2.0 * ypppy
+    return ypy - a00, a10, a10 - 2.0 * ypppy
 
 
-def _q_and_slope(y: Array, v: Array, tau2: Array) -> tuple[Array, Array]:
-    """Generalised Q and its derivative in tau^2, ``-sum(w^2 (y - mu_w)^2)``."""
-    w = 1.0 / (v + tau2[:, None])
-    _, r = weighted_residuals(y, w)
-    wr2 = w * r * r
-    return _rowsum(wr2), -_rowsum(w * wr2)
+def loglik(
+    d: Data, tau2: Value, reml: bool, moments_at_tau2: tuple[Value, ...] | None = None
+) -> Value:
+    """Log-likelihood (ML) or restricted log-likelihood (REML) as metafor computes it
+    (``REMLf=TRUE``: the REML version includes ``+ log(k)/2 = log det(X'X)/2``).
+    ``moments_at_tau2`` saves recomputing the moments when the caller has them."""
+    k = d.k
+    a00, a01, a02, *_ = moments(d, tau2) if moments_at_tau2 is None else moments_at_tau2
+    rss = a02 - a01 * a01 / a00
+    logdet = _rowsum(np.log(d.v + _col(tau2)))
+    if reml:
+        return (
+            -0.5 * (k - 1) * math.log(2 * math.pi)
+            + 0.5 * math.log(k)
+            - 0.5 * logdet
+            - 0.5 * np.log(a00)
+            - 0.5 * rss
+        )
+    return -0.5 * k * math.log(2 * math.pi) - 0.5 * logdet - 0.5 * rss
 
 
-def _sum_pp(w: Array) -> Array:
-    """``sum(P * P)`` for ``P = W - w w'/sum(w)``."""
-    s1, s2, s3 = _rowsum(w), _rowsum(w**2), _rowsum(w**3)
-    return s2 - 2.0 * s3 / s1 + s2**2 / s1**2
-
-
-def _sum_pvpv(w: Array, v: Array) -> Array:
-    """``sum(PV * t(PV))`` = tr(PVPV) for ``P = W - w w'/sum(w)``, ``V = diag(v)``."""
+# ------------------------------------------------------ P-matrix sums for the SEs
+def _p_sums(w: Array, v: Array) -> dict[str, Value]:
+    """Traces of P-products for ``P = W - w w'/sum(w)``, ``V = diag(v)``."""
     s1 = _rowsum(w)
-    return _rowsum(w**2 * v**2) - 2.0 * _rowsum(w**3 * v**2) / s1 + _rowsum(w**2 * v) ** 2 / s1**2
+    s2, s3 = _rowsum(w**2), _rowsum(w**3)
+    w2v, w3v = _rowsum(w**2 * v), _rowsum(w**3 * v)
+    return {
+        "tr_p": s1 - s2 / s1,
+        "pp": s2 - 2.0 * s3 / s1 + s2**2 / s1**2,
+        "tr_pv": _rowsum(w * v) - w2v / s1,
+        "pvpv": _rowsum(w**2 * v**2) - 2.0 * _rowsum(w**3 * v**2) / s1 + w2v**2 / s1**2,
+        "pvp": w2v - 2.0 * w3v / s1 + s2 * w2v / s1**2,
+    }
 
 
-def _sum_pvp(w: Array, v: Array) -> Array:
-    """``sum(PV * P)`` = tr(PVP) for ``P = W - w w'/sum(w)``, ``V = diag(v)``."""
-    s1 = _rowsum(w)
-    return (
-        _rowsum(w**2 * v) - 2.0 * _rowsum(w**3 * v) / s1 + _rowsum(w**2) * _rowsum(w**2 * v) / s1**2
-    )
-
-
-def _tr_p(w: Array) -> Array:
-    s1 = _rowsum(w)
-    return s1 - _rowsum(w**2) / s1
-
-
-def _tr_pv(w: Array, v: Array) -> Array:
-    s1 = _rowsum(w)
-    return _rowsum(w * v) - _rowsum(w**2 * v) / s1
-
-
-def _se_quadratic(trace: Array, pvpv: Array, pvp: Array, pp: Array, tau2: Array) -> Array:
-    """Standard error of a moment estimator of tau^2, metafor's shared form:
+def _se_moment(trace: Value, pvpv: Value, pvp: Value, pp: Value, tau2: Value) -> Value:
+    """metafor's SE of a moment estimator of tau^2:
     ``sqrt(2 tr(PVPV) + 4 t tr(PVP) + 2 t^2 tr(PP)) / trace``."""
-    t = np.maximum(tau2, 0.0)
-    return np.sqrt((2.0 * pvpv + 4.0 * t * pvp + 2.0 * t**2 * pp) / trace**2)
+    return np.sqrt((2.0 * pvpv + 4.0 * tau2 * pvp + 2.0 * tau2 * tau2 * pp) / (trace * trace))
 
 
 # ------------------------------------------------------------------------ solvers
@@ -153,91 +244,68 @@ def _active_rows(active: NDArray[np.bool_]) -> slice | NDArray[np.intp] | None:
     return idx if idx.size else None
 
 
-def _retire(
-    active: NDArray[np.bool_], sub: slice | NDArray[np.intp], done: NDArray[np.bool_]
-) -> None:
-    """Mark the rows of ``sub`` flagged in ``done`` as converged."""
+def _retire(active: NDArray[np.bool_], sub: Any, done: NDArray[np.bool_]) -> None:
     if isinstance(sub, slice):
         active[done] = False
     else:
         active[sub[done]] = False
 
 
-def solve_decreasing(
-    y: Array, v: Array, target: Array, lower: Array, upper: Array
-) -> tuple[Array, Array]:
-    """Solve ``Q(tau2) = target`` for tau2 in ``[lower, upper]`` (Q is decreasing).
+def solve_decreasing(d: Data, target: Value, lower: Value, upper: Value) -> Value:
+    """Solve ``Q(tau2) = target`` in ``[lower, upper]``, where Q is decreasing and
+    ``Q(lower) >= target >= Q(upper)``.
 
-    Safeguarded Newton: a Newton step that leaves the current bracket is replaced by
-    bisection, so the iteration always converges. Requires
-    ``Q(lower) >= target >= Q(upper)``. Returns the roots and the iteration count.
+    Safeguarded Newton on ``1/Q(tau2) - 1/target``: Q behaves like ``c/(v + tau2)``, so
+    its reciprocal is nearly linear and Newton needs a few steps where Newton on Q itself
+    crawls. A step that leaves the current bracket is replaced by bisection, so the
+    iteration always converges; it stops when a step is below the tolerance.
     """
-    lo, hi = lower.astype(float).copy(), upper.astype(float).copy()
-    x = lo.copy()
-    active = np.ones(x.shape, dtype=bool)
-    n_iter = 0
-    for n_iter in range(1, MAX_ITER + 1):  # noqa: B007
+    if not d.batch:
+        x, lo, hi = float(lower), float(lower), float(upper)
+        for _ in range(MAX_ITER):
+            q, dq = q_and_slope(d, x)
+            f = q - target
+            if f == 0:
+                return x
+            if f > 0:
+                lo = x
+            else:
+                hi = x
+            new = x - (q / target) * f / dq if dq != 0 else math.nan
+            if not lo < new < hi:
+                new = 0.5 * (lo + hi)
+            if abs(new - x) <= TOLERANCE * max(1.0, abs(new)):
+                return new
+            x = new
+        return x
+    lo_a = np.array(lower, dtype=float, copy=True)
+    hi_a = np.array(upper, dtype=float, copy=True)
+    target_a = np.broadcast_to(target, lo_a.shape)
+    xa = lo_a.copy()
+    active = np.ones(xa.shape, dtype=bool)
+    for _ in range(MAX_ITER):
         sub = _active_rows(active)
         if sub is None:
             break
-        xs = x[sub]
-        q, dq = _q_and_slope(y[sub], v[sub], xs)
-        f = q - target[sub]
+        xs = xa[sub]
+        q, dq = q_and_slope(_subset(d, sub), xs)
+        f = q - target_a[sub]
         pos = f > 0
-        lo_s = np.where(pos, xs, lo[sub])
-        hi_s = np.where(pos, hi[sub], xs)
+        lo_s = np.where(pos, xs, lo_a[sub])
+        hi_s = np.where(pos, hi_a[sub], xs)
         with np.errstate(divide="ignore", invalid="ignore"):
-            new = xs - f / dq
-        bad = ~np.isfinite(new) | (new <= lo_s) | (new >= hi_s)
+            new = xs - (q / target_a[sub]) * f / dq
+        bad = ~((lo_s < new) & (new < hi_s))
         new = np.where(bad, 0.5 * (lo_s + hi_s), new)
         new = np.where(f == 0, xs, new)
         done = (np.abs(new - xs) <= TOLERANCE * np.maximum(1.0, np.abs(new))) | (f == 0)
-        x[sub], lo[sub], hi[sub] = new, lo_s, hi_s
+        xa[sub], lo_a[sub], hi_a[sub] = new, lo_s, hi_s
         _retire(active, sub, done)
-    return x, np.full(x.shape, n_iter)
+    return xa
 
 
-def _loglik(y: Array, v: Array, tau2: Array, reml: bool) -> Array:
-    """Log-likelihood (ML) or restricted log-likelihood (REML) of the RE model,
-    as metafor computes it (``REMLf=TRUE``: includes ``+ log det(X'X)/2``)."""
-    k = y.shape[-1]
-    w = 1.0 / (v + tau2[:, None])
-    _, r = weighted_residuals(y, w)
-    rss = _rowsum(w * r * r)
-    if reml:
-        return (
-            -0.5 * (k - 1) * np.log(2 * np.pi)
-            + 0.5 * np.log(k)
-            - 0.5 * _rowsum(np.log(v + tau2[:, None]))
-            - 0.5 * np.log(_rowsum(w))
-            - 0.5 * rss
-        )
-    return -0.5 * k * np.log(2 * np.pi) - 0.5 * _rowsum(np.log(v + tau2[:, None])) - 0.5 * rss
-
-
-def _score_terms(y: Array, v: Array, tau2: Array, reml: bool) -> tuple[Array, Array, Array]:
-    """Twice the score of the (restricted) log-likelihood in tau^2, twice its expected
-    information, and the score's derivative.
-
-    With ``r = y - mu_w``: ``y'PPy = sum(w^2 r^2)`` and ``y'PPPy = sum(w^3 r^2) -
-    (sum(w^2 r))^2 / sum(w)``; REML score ``y'PPy - tr(P)`` with derivative
-    ``-2 y'PPPy + tr(PP)``; ML score ``y'PPy - sum(w)`` with derivative
-    ``-2 y'PPPy + sum(w^2)``. metafor's Fisher step is score / information.
-    """
-    w = 1.0 / (v + tau2[:, None])
-    _, r = weighted_residuals(y, w)
-    w2r = w**2 * r
-    ypy = _rowsum(w2r * r)
-    ypppy = _rowsum(w * w2r * r) - _rowsum(w2r) ** 2 / _rowsum(w)
-    if reml:
-        info = _sum_pp(w)
-        return ypy - _tr_p(w), info, info - 2.0 * ypppy
-    info = _rowsum(w**2)
-    return ypy - _rowsum(w), info, info - 2.0 * ypppy
-
-
-def _fisher_scoring(y: Array, v: Array, start: Array, reml: bool) -> tuple[Array, Array, Array]:
-    """Find the (restricted) maximum-likelihood tau^2 >= 0 from metafor's start value.
+def _likelihood_root(d: Data, start: Value, reml: bool) -> tuple[Value, Value, Value]:
+    """The (restricted) maximum-likelihood tau^2 >= 0, from metafor's start value.
 
     A safeguarded Newton iteration on the score: Newton steps where the score is
     decreasing (metafor's Fisher step elsewhere), kept inside a bracket ``[lo, hi]`` with
@@ -248,275 +316,286 @@ def _fisher_scoring(y: Array, v: Array, start: Array, reml: bool) -> tuple[Array
     positive and the iteration heads below the bracket, tau^2 = 0 (the boundary maximum).
     Returns ``(tau2, iterations, converged)``.
     """
+    zero_is_max = score_terms(d, _full(start, 0.0), reml)[0] <= 0
+    if not d.batch:
+        t, lo, hi, last = float(start), 0.0, math.inf, math.inf
+        for n in range(1, MAX_ITER + 1):
+            score, info, slope = score_terms(d, t, reml)
+            if score == 0:
+                return t, n, True
+            up = score > 0
+            if up:
+                lo = max(lo, t)
+            else:
+                hi = min(hi, t)
+            step = -score / slope if slope < 0 else score / info
+            new = t + step
+            bounded = hi < math.inf
+            to_zero = not up and new <= lo and lo == 0 and zero_is_max
+            if bounded and (not lo <= new <= hi or abs(step) > 0.5 * abs(last)):
+                new = 0.5 * (lo + hi)
+            if to_zero:
+                new = 0.0
+            new = max(new, 0.0)
+            last = new - t
+            if abs(new - t) <= TOLERANCE * max(1.0, new) or (
+                bounded and hi - lo <= TOLERANCE * max(1.0, hi)
+            ):
+                return new, n, True
+            t = new
+        return t, MAX_ITER, False
+
     g = start.shape[0]
-    tau2 = start.astype(float).copy()
-    lo = np.zeros(g)
-    hi = np.full(g, np.inf)
+    tau2 = np.array(start, dtype=float, copy=True)
+    lo_a = np.zeros(g)
+    hi_a = np.full(g, np.inf)
     last_step = np.full(g, np.inf)
-    score0, _, _ = _score_terms(y, v, np.zeros(g), reml)
-    zero_is_max = score0 <= 0
     iters = np.zeros(g, dtype=np.int64)
     active = np.ones(g, dtype=bool)
     for _ in range(MAX_ITER):
         sub = _active_rows(active)
         if sub is None:
             break
-        t = tau2[sub]
-        score, info, slope = _score_terms(y[sub], v[sub], t, reml)
+        t_s = tau2[sub]
+        score, info, slope = score_terms(_subset(d, sub), t_s, reml)
         up = score > 0
-        lo_i = np.where(up, np.maximum(lo[sub], t), lo[sub])
-        hi_i = np.where(up, hi[sub], np.minimum(hi[sub], t))
+        lo_s = np.where(up, np.maximum(lo_a[sub], t_s), lo_a[sub])
+        hi_s = np.where(up, hi_a[sub], np.minimum(hi_a[sub], t_s))
         with np.errstate(divide="ignore", invalid="ignore"):
             step = np.where(slope < 0, -score / slope, score / info)
-        new = t + step
-        finite = np.isfinite(hi_i)
-        outside = (new > hi_i) | (new < lo_i)
+        new = t_s + step
+        finite = np.isfinite(hi_s)
+        outside = (new > hi_s) | (new < lo_s)
         slow = finite & (np.abs(step) > 0.5 * np.abs(last_step[sub]))
-        bisect = (outside | slow) & finite
-        to_zero = ~up & (new <= lo_i) & (lo_i == 0) & zero_is_max[sub]
-        new = np.where(bisect, 0.5 * (lo_i + hi_i), new)
+        to_zero = ~up & (new <= lo_s) & (lo_s == 0) & zero_is_max[sub]
+        new = np.where((outside | slow) & finite, 0.5 * (lo_s + hi_s), new)
         new = np.where(to_zero, 0.0, new)
-        new = np.where(score == 0, t, np.maximum(new, 0.0))
-        lo[sub], hi[sub] = lo_i, hi_i
-        last_step[sub] = new - t
+        new = np.where(score == 0, t_s, np.maximum(new, 0.0))
+        lo_a[sub], hi_a[sub] = lo_s, hi_s
+        last_step[sub] = new - t_s
         iters[sub] += 1
-        done = (np.abs(new - t) <= TOLERANCE * np.maximum(1.0, new)) | (score == 0)
-        done |= finite & (hi_i - lo_i <= TOLERANCE * np.maximum(1.0, hi_i))
+        done = (np.abs(new - t_s) <= TOLERANCE * np.maximum(1.0, new)) | (score == 0)
+        done |= finite & (hi_s - lo_s <= TOLERANCE * np.maximum(1.0, hi_s))
         tau2[sub] = new
         _retire(active, sub, done)
     return tau2, iters, ~active
 
 
+def _upper_bracket(d: Data, target: Value, start: Value) -> Value:
+    """An upper end where ``Q(upper) <= target``, found by quadrupling ``start``."""
+    upper = _select(start > 1.0, start, _full(start, 1.0))
+    for _ in range(200):
+        above = q_statistic(d, upper) > target
+        if not np.any(above):
+            break
+        upper = _select(above, upper * 4.0, upper)
+    return upper
+
+
+def _root_or_zero(d: Data, target: Value) -> Value:
+    """Root of ``Q(tau2) = target``, or 0 where ``Q(0) < target`` (metafor's PM rule)."""
+    zero = _full(d.center, 0.0)
+    q0 = q_statistic(d, zero)
+    spread = 10.0 * _rowsum(d.y * d.y) / max(d.k - 1, 1)
+    if not d.batch:
+        if q0 < target:
+            return 0.0
+        return solve_decreasing(d, target, 0.0, _upper_bracket(d, target, spread))
+    tau2 = np.zeros(q0.shape)
+    need = q0 >= target
+    if np.any(need):
+        idx = np.flatnonzero(need)
+        sub = _subset(d, idx)
+        target_s = np.broadcast_to(target, q0.shape)[idx]
+        upper = _upper_bracket(sub, target_s, spread[idx])
+        tau2[idx] = solve_decreasing(sub, target_s, np.zeros(idx.size), upper)
+    return tau2
+
+
 # ------------------------------------------------------------------- estimators
 @dataclass(frozen=True, slots=True)
 class Tau2Fit:
-    """tau^2 estimates of ``G`` meta-analyses."""
+    """tau^2 estimates (floats for one analysis, arrays for many)."""
 
-    tau2: Array
-    tau2_se: Array
-    iterations: Array
-    converged: Array
-    boundary_reset: Array  # ML/REML: likelihood at tau2 = 0 beat the local maximum
+    tau2: Value
+    tau2_se: Value
+    iterations: Value
+    converged: Value
+    boundary_reset: Value  # ML/REML: the likelihood at tau^2 = 0 beat the local maximum
 
 
-def estimate_tau2(y: Array, v: Array, method: str, weights: Array | None = None) -> Tau2Fit:
-    """Estimate tau^2 for each row of ``y`` (G, k) with sampling variances ``v``.
+def estimate_tau2(d: Data, method: str, weights: Array | None = None) -> Tau2Fit:
+    """Estimate tau^2 as metafor's ``rma.uni`` (k >= 2; the caller handles k = 1).
 
-    ``k`` must be at least 2 (metafor sets tau^2 = 0 when k = 1; the caller handles it).
     Estimates are truncated at zero, as metafor does.
     """
-    g, k = y.shape
-    p = 1
-    iterations = np.zeros(g, dtype=np.int64)
-    converged = np.ones(g, dtype=bool)
-    reset = np.zeros(g, dtype=bool)
-    w0 = 1.0 / v
+    k, p = d.k, 1
+    zero = _full(d.center, 0.0)
+    none, true, false = _full(zero, math.nan), _full(zero, True), _full(zero, False)
+    iterations = _full(zero, 0)
+
+    def fit(tau2: Value, se: Value) -> Tau2Fit:
+        return Tau2Fit(tau2, se, iterations, true, false)
+
     if method == "EE":
-        zero = np.zeros(g)
-        return Tau2Fit(zero, np.full(g, np.nan), iterations, converged, reset)
-    if method == "DL":
-        q = q_statistic(y, v, np.zeros(g))
-        trp = _tr_p(w0)
-        tau2 = np.maximum(0.0, (q - (k - p)) / trp)
-        se = _se_quadratic(trp, (k - p) * np.ones(g), trp, _sum_pp(w0), tau2)
-        # metafor: sqrt(1/trP^2 * (2(k-p) + 4 t trP + 2 t^2 sum(P*P)))
-        return Tau2Fit(tau2, se, iterations, converged, reset)
-    if method in ("HS", "HSk"):
-        q = q_statistic(y, v, np.zeros(g))
-        sw = _rowsum(w0)
+        return fit(zero, none)
+    if method in ("DL", "HS", "HSk"):
+        a00, a01, a02, a10, _, _, a20, _, _ = moments(d, zero)
+        q = a02 - a01 * a01 / a00
+        tr_p = a00 - a10 / a00
+        pp = a10 - 2.0 * a20 / a00 + (a10 / a00) ** 2
+        if method == "DL":
+            tau2 = _clip0((q - (k - p)) / tr_p)
+            return fit(tau2, _se_moment(tr_p, float(k - p), tr_p, pp, tau2))
         factor = k / (k - p) if method == "HSk" else 1.0
-        tau2 = np.maximum(0.0, (factor * q - k) / sw)
-        se = factor * _se_quadratic(sw, (k - p) * np.ones(g), _tr_p(w0), _sum_pp(w0), tau2)
-        return Tau2Fit(tau2, se, iterations, converged, reset)
-    if method == "HE" or method in ("ML", "REML", "EB"):
-        ones = np.ones_like(y)
-        _, r = weighted_residuals(y, ones)
-        rss = _rowsum(r * r)
-        trpv = _tr_pv(ones, v)
-        tau2_he = (rss - trpv) / (k - p)
+        tau2 = _clip0((factor * q - k) / a00)
+        return fit(tau2, factor * _se_moment(a00, float(k - p), tr_p, pp, tau2))
+    if method in ("HE", "ML", "REML", "EB"):
+        ybar = _rowsum(d.y) / k
+        rss = _rowsum((d.y - _col(ybar)) ** 2)
+        tr_pv = _rowsum(d.v) * (1.0 - 1.0 / k)  # tr(PV) for P = I - J/k
+        tau2_he = (rss - tr_pv) / (k - p)
         if method == "HE":
-            tau2 = np.maximum(0.0, tau2_he)
-            se = _se_quadratic(
-                np.full(g, float(k - p)), _sum_pvpv(ones, v), trpv, np.full(g, float(k - p)), tau2
-            )
-            return Tau2Fit(tau2, se, iterations, converged, reset)
-        start = np.maximum(0.0, tau2_he)
+            tau2 = _clip0(tau2_he)
+            kp = float(k - p)
+            pvpv = _p_sums(np.ones_like(d.y), d.v)["pvpv"]
+            return fit(tau2, _se_moment(kp, pvpv, tr_pv, kp, tau2))
         if method == "EB":
-            # EB's fixed point sum(w (y - mu)^2) * k/(k-p) = k is Q(tau2) = k - p: the
-            # Paule-Mandel equation. Solve it exactly; metafor's iteration reaches the
-            # same root (or creeps to 0 when Q(0) < k - p).
-            tau2, iterations = _root_or_zero(y, v, np.full(g, float(k - p)))
+            # EB's fixed point sum(w (y - mu)^2) k/(k-p) = k is Q(tau2) = k - p, the
+            # Paule-Mandel equation: solve it exactly. metafor's iteration reaches the same
+            # root, or creeps to 0 when Q(0) < k - p.
+            tau2 = _root_or_zero(d, float(k - p))
+            w = 1.0 / (d.v + _col(tau2))
+            return fit(tau2, np.sqrt(2.0 * k**2 / (k - p) / _rowsum(w) ** 2))
+        reml = method == "REML"
+        tau2, iterations, converged = _likelihood_root(d, _clip0(tau2_he), reml)
+        # metafor's ll0check: a boundary maximum that beats the local one wins.
+        reset = converged & (loglik(d, zero, reml) - loglik(d, tau2, reml) > 1e-10) & (tau2 > 0)
+        tau2 = _clip0(_select(reset, zero, tau2))
+        a00, _, _, a10, _, _, a20, _, _ = moments(d, tau2)
+        if reml:
+            ratio = a10 / a00
+            se = np.sqrt(2.0 / (a10 - 2.0 * a20 / a00 + ratio * ratio))  # 2 / sum(P*P)
         else:
-            tau2, iterations, converged = _fisher_scoring(y, v, start, reml=method == "REML")
-            ll = _loglik(y, v, tau2, reml=method == "REML")
-            ll0 = _loglik(y, v, np.zeros(g), reml=method == "REML")
-            reset = converged & (ll0 - ll > 1e-10) & (tau2 > 0)
-            tau2 = np.where(reset, 0.0, tau2)
-        tau2 = np.maximum(0.0, tau2)
-        w = 1.0 / (v + tau2[:, None])
-        if method == "ML":
-            se = np.sqrt(2.0 / _rowsum(w**2))
-        elif method == "REML":
-            se = np.sqrt(2.0 / _sum_pp(w))
-        else:
-            se = np.sqrt(2.0 * k**2 / (k - p) / _rowsum(w) ** 2)
+            se = np.sqrt(2.0 / a10)  # 2 / sum(w^2)
         return Tau2Fit(tau2, se, iterations, converged, reset)
     if method == "SJ":
-        ones = np.ones_like(y)
-        _, r = weighted_residuals(y, ones)
-        tau0 = _rowsum(r * r) / k
-        w = 1.0 / (v + tau0[:, None])
-        rss = q_statistic(y, v, tau0)
-        tau2 = np.maximum(0.0, tau0 * rss / (k - p))
-        se = np.sqrt(
-            tau0**2
-            / (k - p) ** 2
-            * (2 * _sum_pvpv(w, v) + 4 * tau2 * _sum_pvp(w, v) + 2 * tau2**2 * _sum_pp(w))
+        tau0 = _rowsum((d.y - _col(_rowsum(d.y) / k)) ** 2) / k
+        w = 1.0 / (d.v + _col(tau0))
+        sums = _p_sums(w, d.v)
+        tau2 = _clip0(tau0 * q_statistic(d, tau0) / (k - p))
+        se = (
+            tau0
+            / (k - p)
+            * np.sqrt(
+                2.0 * sums["pvpv"] + 4.0 * tau2 * sums["pvp"] + 2.0 * tau2 * tau2 * sums["pp"]
+            )
         )
-        return Tau2Fit(tau2, se, iterations, converged, reset)
+        return fit(tau2, se)
     if method in ("PM", "PMM"):
         target = float(k - p) if method == "PM" else chi2_ppf(0.5, k - p)
-        tau2, iterations = _root_or_zero(y, v, np.full(g, target))
-        w = 1.0 / (v + tau2[:, None])
-        se = np.sqrt(2.0 * k**2 / (k - p) / _rowsum(w) ** 2)
-        return Tau2Fit(tau2, se, iterations, converged, reset)
+        tau2 = _root_or_zero(d, target)
+        w = 1.0 / (d.v + _col(tau2))
+        return fit(tau2, np.sqrt(2.0 * k**2 / (k - p) / _rowsum(w) ** 2))
     if method == "GENQ":
         if weights is None:
             raise ValueError("method='GENQ' needs weights")
         a = weights
-        _, r = weighted_residuals(y, a)
-        rss = _rowsum(a * r * r)
-        trp = _tr_p(a)
-        trpv = _tr_pv(a, v)
-        tau2 = np.maximum(0.0, (rss - trpv) / trp)
-        se = np.sqrt(
-            (2 * _sum_pvpv(a, v) + 4 * tau2 * _sum_pvp(a, v) + 2 * tau2**2 * _sum_pp(a)) / trp**2
-        )
-        return Tau2Fit(tau2, se, iterations, converged, reset)
+        mu = _rowsum(a * d.y) / _rowsum(a)
+        rss = _rowsum(a * (d.y - _col(mu)) ** 2)
+        sums = _p_sums(a, d.v)
+        tau2 = _clip0((rss - sums["tr_pv"]) / sums["tr_p"])
+        return fit(tau2, _se_moment(sums["tr_p"], sums["pvpv"], sums["pvp"], sums["pp"], tau2))
     raise ValueError(f"unknown method {method!r}")
 
 
-def _upper_bracket(y: Array, v: Array, target: Array, start: Array) -> Array:
-    """An upper end where ``Q(upper) <= target``, found by doubling from ``start``."""
-    upper = np.maximum(start, 1.0)
-    for _ in range(200):
-        above = q_statistic(y, v, upper) > target
-        if not np.any(above):
-            break
-        upper = np.where(above, upper * 4.0, upper)
-    return upper
-
-
-def _root_or_zero(y: Array, v: Array, target: Array) -> tuple[Array, Array]:
-    """Root of ``Q(tau2) = target``, or 0 where ``Q(0) < target`` (metafor's PM rule)."""
-    g = y.shape[0]
-    q0 = q_statistic(y, v, np.zeros(g))
-    tau2 = np.zeros(g)
-    iterations = np.zeros(g, dtype=np.int64)
-    need = q0 >= target
-    if np.any(need):
-        idx = np.flatnonzero(need)
-        yi, vi, ti = y[idx], v[idx], target[idx]
-        spread = np.var(yi, axis=-1) * yi.shape[-1] / max(yi.shape[-1] - 1, 1)
-        upper = _upper_bracket(yi, vi, ti, 10.0 * spread)
-        root, n = solve_decreasing(yi, vi, ti, np.zeros(idx.size), upper)
-        tau2[idx] = root
-        iterations[idx] = n
-    return tau2, iterations
-
-
 # --------------------------------------------------------------- Q-profile interval
-CI_OK, CI_EMPTY, CI_UPPER_BEYOND, CI_BOTH_BEYOND = 0, 1, 2, 3
-
-
-def q_profile_ci(
-    y: Array, v: Array, tau2: Array, level: float, tau2_max: Array | None = None
-) -> tuple[Array, Array, Array]:
+def q_profile_ci(d: Data, tau2: Value, level: float) -> tuple[Value, Value, Value]:
     """Q-profile confidence interval for tau^2 (Viechtbauer 2007), as metafor's
     ``confint.rma.uni(type="QP")``.
 
     The lower bound solves ``Q(tau2) = chi2_{1-a/2}(k-1)``, the upper bound
     ``Q(tau2) = chi2_{a/2}(k-1)``, searched in ``[0, tau2_max]`` with ``tau2_max =
-    max(100, 10 tau2)`` as metafor. Where metafor reports no number, the bound is nan and
-    ``status`` says why: :data:`CI_EMPTY` (even ``Q(0)`` is below the lower quantile, so
-    the interval is the null set), :data:`CI_UPPER_BEYOND` (the upper bound exceeds
+    max(100, 10 tau2)`` as metafor. Where metafor reports no number the bound is nan and
+    ``status`` says why: :data:`CI_EMPTY` (even ``Q(0)`` is below the lower quantile: the
+    interval is the null set), :data:`CI_UPPER_BEYOND` (the upper bound exceeds
     ``tau2_max``), :data:`CI_BOTH_BEYOND` (both bounds exceed it). A lower bound below 0
-    is truncated at 0, as metafor. Returns ``(lower, upper, status)``.
+    is 0, as metafor. Returns ``(lower, upper, status)``.
     """
-    g, k = y.shape
     alpha = 1.0 - level
-    crit_u = chi2_isf(alpha / 2, k - 1)
-    crit_l = chi2_ppf(alpha / 2, k - 1)
-    if tau2_max is None:
-        tau2_max = np.maximum(100.0, 10.0 * tau2)
-    zeros = np.zeros(g)
-    q_min = q_statistic(y, v, zeros)
-    q_max = q_statistic(y, v, tau2_max)
-    lower = np.full(g, np.nan)
-    upper = np.full(g, np.nan)
-    status = np.full(g, CI_OK, dtype=np.int8)
+    crit_u = chi2_isf(alpha / 2, d.k - 1)
+    crit_l = chi2_ppf(alpha / 2, d.k - 1)
+    tau2_max = 10.0 * tau2
+    tau2_max = _select(tau2_max > 100.0, tau2_max, _full(tau2, 100.0))
+    zero = _full(tau2, 0.0)
+    q_min = q_statistic(d, zero)
+    q_max = q_statistic(d, tau2_max)
+    if not d.batch:
+        if q_min < crit_l:
+            return math.nan, math.nan, CI_EMPTY
+        if q_max > crit_u:
+            return math.nan, math.nan, CI_BOTH_BEYOND
+        lower = 0.0 if q_min < crit_u else solve_decreasing(d, crit_u, 0.0, tau2_max)
+        if q_max > crit_l:
+            return lower, math.nan, CI_UPPER_BEYOND
+        return lower, solve_decreasing(d, crit_l, 0.0, tau2_max), CI_OK
 
+    lower = np.full(q_min.shape, np.nan)
+    upper = np.full(q_min.shape, np.nan)
+    status = np.full(q_min.shape, CI_OK, dtype=np.int8)
     empty = q_min < crit_l
-    both_beyond = q_max > crit_u
+    both_beyond = ~empty & (q_max > crit_u)
     upper_beyond = ~empty & ~both_beyond & (q_max > crit_l)
     status[empty] = CI_EMPTY
-    status[upper_beyond] = CI_UPPER_BEYOND
     status[both_beyond] = CI_BOTH_BEYOND
-
-    solve_upper = ~empty & ~both_beyond & ~upper_beyond
-    if np.any(solve_upper):
-        idx = np.flatnonzero(solve_upper)
-        root, _ = solve_decreasing(
-            y[idx], v[idx], np.full(idx.size, crit_l), zeros[idx], tau2_max[idx]
-        )
-        upper[idx] = root
-    lower_at_zero = ~empty & ~both_beyond & (q_min < crit_u)
-    lower[lower_at_zero] = 0.0
-    solve_lower = ~empty & ~both_beyond & ~lower_at_zero
-    if np.any(solve_lower):
-        idx = np.flatnonzero(solve_lower)
-        root, _ = solve_decreasing(
-            y[idx], v[idx], np.full(idx.size, crit_u), zeros[idx], tau2_max[idx]
-        )
-        lower[idx] = root
+    status[upper_beyond] = CI_UPPER_BEYOND
+    ok = ~empty & ~both_beyond
+    for bound, crit, wanted in (
+        (upper, crit_l, ok & ~upper_beyond),
+        (lower, crit_u, ok & (q_min >= crit_u)),
+    ):
+        if np.any(wanted):
+            idx = np.flatnonzero(wanted)
+            bound[idx] = solve_decreasing(_subset(d, idx), crit, np.zeros(idx.size), tau2_max[idx])
+    lower[ok & (q_min < crit_u)] = 0.0
     return lower, upper, status
 
 
 # ------------------------------------------------------------------------ inference
 @dataclass(frozen=True, slots=True)
-class DenseFit:
-    """All quantities of ``G`` intercept-only fits (arrays of shape (G,))."""
+class Fit:
+    """Every quantity of a fitted model (floats for one analysis, arrays for many)."""
 
     k: int
     test: str
-    estimate: Array
-    se: Array
-    statistic: Array
-    p_value: Array
-    ci_lower: Array
-    ci_upper: Array
-    pi_lower: Array
-    pi_upper: Array
-    tau2: Array
-    tau2_se: Array
-    tau2_ci_lower: Array
-    tau2_ci_upper: Array
-    tau2_ci_status: Array  # CI_OK, CI_EMPTY, CI_UPPER_BEYOND, CI_BOTH_BEYOND
-    i2: Array
-    h2: Array
-    q: Array
+    estimate: Value
+    se: Value
+    statistic: Value
+    p_value: Value
+    ci_lower: Value
+    ci_upper: Value
+    pi_lower: Value
+    pi_upper: Value
+    tau2: Value
+    tau2_se: Value
+    tau2_ci_lower: Value
+    tau2_ci_upper: Value
+    tau2_ci_status: Value  # CI_OK, CI_EMPTY, CI_UPPER_BEYOND, CI_BOTH_BEYOND
+    i2: Value
+    h2: Value
+    q: Value
     q_df: int
-    q_p_value: Array
+    q_p_value: Value
     df: float
-    s2w: Array
-    weights: Array  # (G, k), percent
-    loglik: Array
-    iterations: Array
-    converged: Array
-    boundary_reset: Array
+    s2w: Value
+    weights: Array  # (..., k), percent
+    loglik: Value
+    iterations: Value
+    converged: Value
+    boundary_reset: Value
 
 
-def fit_dense(
+def fit_model(
     y: Array,
     v: Array,
     *,
@@ -525,49 +604,47 @@ def fit_dense(
     level: float,
     weights: Array | None = None,
     tau2_ci: bool = True,
-) -> DenseFit:
-    """Fit ``G`` intercept-only models at once; see :func:`alsmeta.meta_analysis`."""
-    g, k = y.shape
-    p = 1
+) -> Fit:
+    """Fit intercept-only models to ``y``, ``v`` of shape ``(k,)`` or ``(G, k)``;
+    see :func:`alsmeta.meta_analysis` for the definitions."""
+    d = prepare(y, v)
+    k, p = d.k, 1
+    zero = _full(d.center, 0.0)
+    nan = _full(zero, math.nan)
     if k == 1:
         # metafor: tau^2 = 0 and test "z" when k = 1.
         test = "z"
-        tf = Tau2Fit(
-            np.zeros(g),
-            np.full(g, np.nan),
-            np.zeros(g, np.int64),
-            np.ones(g, bool),
-            np.zeros(g, bool),
-        )
+        tf = Tau2Fit(zero, nan, _full(zero, 0), _full(zero, True), _full(zero, False))
     else:
-        tf = estimate_tau2(y, v, method, weights)
+        tf = estimate_tau2(d, method, weights)
     tau2 = tf.tau2
-    w = 1.0 / (v + tau2[:, None])
+    w = 1.0 / (d.v + _col(tau2))
+    m_tau2 = moments(d, tau2)
+    a00, a01, a02, *_ = m_tau2
+    rss = a02 - a01 * a01 / a00  # sum(w (y - mu_w)^2), the Knapp-Hartung numerator
     if weights is None:
-        sw = _rowsum(w)
-        estimate = _rowsum(w * y) / sw
-        vb = 1.0 / sw
-        weight_pct = 100.0 * w / sw[:, None]
+        estimate_c = a01 / a00
+        vb = 1.0 / a00
+        weight_pct = 100.0 * w / _col(a00)
     else:
         sa = _rowsum(weights)
-        estimate = _rowsum(weights * y) / sa
-        vb = _rowsum(weights**2 * (v + tau2[:, None])) / sa**2
-        weight_pct = 100.0 * weights / sa[:, None]
+        estimate_c = _rowsum(weights * d.y) / sa
+        vb = _rowsum(weights**2 * (d.v + _col(tau2))) / sa**2
+        weight_pct = 100.0 * weights / _col(sa)
+    estimate = estimate_c + d.center
 
-    s2w = np.ones(g)
+    s2w = _full(zero, 1.0)
     if test in ("knha", "adhoc"):
-        _, r = weighted_residuals(y, w)
-        rss = _rowsum(w * r * r)
-        s2w = np.where(rss <= np.finfo(float).eps, 0.0, rss / (k - p))
+        s2w = _select(rss <= np.finfo(float).eps, zero, rss / (k - p))
         if test == "adhoc":
-            s2w = np.maximum(s2w, 1.0)
+            s2w = _select(s2w < 1.0, _full(zero, 1.0), s2w)
     vb = s2w * vb
     se = np.sqrt(vb)
     with np.errstate(divide="ignore", invalid="ignore"):
-        statistic = estimate / se
+        statistic = np.divide(estimate, se)
     alpha = 1.0 - level
     if test == "z":
-        df = np.inf
+        df = math.inf
         p_value = 2.0 * norm_sf(np.abs(statistic))
         crit = norm_isf(alpha / 2)
     else:
@@ -578,7 +655,7 @@ def fit_dense(
     ci_upper = estimate + crit * se
     if method == "EE":
         # metafor's predict() gives no prediction interval for an equal-effects model.
-        pi_lower = pi_upper = np.full(g, np.nan)
+        pi_lower, pi_upper = nan, nan
     else:
         pi_se = np.sqrt(vb + tau2)
         pi_lower = estimate - crit * pi_se
@@ -586,28 +663,26 @@ def fit_dense(
 
     # Heterogeneity statistics always use the equal-effects weights 1/v.
     if k > p:
-        q = np.maximum(0.0, q_statistic(y, v, np.zeros(g)))
+        b00, b01, b02, b10, *_ = moments(d, zero)
+        q = _clip0(b02 - b01 * b01 / b00)
         q_p = chi2_sf(q, k - p)
         if method == "EE":
             with np.errstate(divide="ignore", invalid="ignore"):
-                i2 = np.maximum(0.0, np.nan_to_num(100.0 * (q - (k - p)) / q, nan=0.0, neginf=0.0))
+                i2 = np.divide(100.0 * (q - (k - p)), q)
+            i2 = _select(i2 > 0, i2, zero)  # also maps nan (Q = 0) to 0, as max(0, -Inf)
             h2 = q / (k - p)
         else:
-            vt = (k - p) / _tr_p(1.0 / v)
+            vt = (k - p) / (b00 - b10 / b00)
             i2 = 100.0 * tau2 / (vt + tau2)
             h2 = tau2 / vt + 1.0
     else:
-        q, q_p, i2, h2 = np.zeros(g), np.ones(g), np.zeros(g), np.ones(g)
+        q, q_p, i2, h2 = zero, _full(zero, 1.0), zero, _full(zero, 1.0)
 
-    nan = np.full(g, np.nan)
-    ci_lo, ci_hi = nan, nan.copy()
-    ci_status = np.full(g, CI_OK, dtype=np.int8)
+    ci_lo, ci_hi, ci_status = nan, nan, _full(zero, CI_OK)
     if tau2_ci and method != "EE" and k > 1:
-        ci_lo, ci_hi, ci_status = q_profile_ci(y, v, tau2, level)
+        ci_lo, ci_hi, ci_status = q_profile_ci(d, tau2, level)
 
-    loglik = _loglik(y, v, tau2, reml=method == "REML")
-
-    return DenseFit(
+    return Fit(
         k=k,
         test=test,
         estimate=estimate,
@@ -631,7 +706,7 @@ def fit_dense(
         df=df,
         s2w=s2w,
         weights=weight_pct,
-        loglik=loglik,
+        loglik=loglik(d, tau2, reml=method == "REML", moments_at_tau2=m_tau2),
         iterations=tf.iterations,
         converged=tf.converged,
         boundary_reset=tf.boundary_reset,

@@ -169,7 +169,7 @@ def meta_analysis_by(
         gid = np.flatnonzero(sizes == k)
         index = starts[gid][:, None] + np.arange(k)[None, :]
         with np.errstate(all="ignore"):
-            fit = _kernels.fit_dense(
+            fit = _kernels.fit_model(
                 y_all[index],
                 v_all[index],
                 method=method,

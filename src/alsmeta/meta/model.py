@@ -277,26 +277,26 @@ def meta_analysis(
         )
 
     notes = list(table.notes) + few_study_notes(table.k, method, test)
-    y = np.asarray(table.yi, dtype=float)[None, :]
-    v = np.asarray(table.vi, dtype=float)[None, :]
-    a = None if user_weights is None else user_weights[None, :]
+    y = np.asarray(table.yi, dtype=float)
+    v = np.asarray(table.vi, dtype=float)
+    a = user_weights
     with np.errstate(all="ignore"):
-        fit = _kernels.fit_dense(
+        fit = _kernels.fit_model(
             y, v, method=method, test=test, level=level, weights=a, tau2_ci=tau2_ci
         )
-    if not fit.converged[0]:
+    if not fit.converged:
         raise ConvergenceError(
             f"{method} estimation of tau^2 did not converge in {_kernels.MAX_ITER} iterations; "
             "try method='PM' or 'DL'"
         )
-    if fit.boundary_reset[0]:
+    if fit.boundary_reset:
         msg = (
             f"{method}: the likelihood at tau^2 = 0 is higher than at the local maximum "
             "found; tau^2 set to 0 (as metafor)"
         )
         notes.append(msg)
         warnings.warn(msg, ConvergenceWarning, stacklevel=2)
-    status = int(fit.tau2_ci_status[0])
+    status = int(fit.tau2_ci_status)
     if status == _kernels.CI_EMPTY:
         notes.append(
             "tau^2 CI: Q at tau^2 = 0 is already below the lower chi-square quantile, so "
@@ -320,28 +320,28 @@ def meta_analysis(
         test=fit.test,
         level=level,
         k=table.k,
-        estimate=float(fit.estimate[0]),
-        se=float(fit.se[0]),
-        statistic=float(fit.statistic[0]),
-        p_value=float(fit.p_value[0]),
+        estimate=float(fit.estimate),
+        se=float(fit.se),
+        statistic=float(fit.statistic),
+        p_value=float(fit.p_value),
         df=float(fit.df),
-        ci_lower=float(fit.ci_lower[0]),
-        ci_upper=float(fit.ci_upper[0]),
-        pi_lower=float(fit.pi_lower[0]),
-        pi_upper=float(fit.pi_upper[0]),
-        tau2=float(fit.tau2[0]),
-        tau2_se=float(fit.tau2_se[0]),
-        tau2_ci_lower=float(fit.tau2_ci_lower[0]),
-        tau2_ci_upper=float(fit.tau2_ci_upper[0]),
-        i2=float(fit.i2[0]),
-        h2=float(fit.h2[0]),
-        q=float(fit.q[0]),
+        ci_lower=float(fit.ci_lower),
+        ci_upper=float(fit.ci_upper),
+        pi_lower=float(fit.pi_lower),
+        pi_upper=float(fit.pi_upper),
+        tau2=float(fit.tau2),
+        tau2_se=float(fit.tau2_se),
+        tau2_ci_lower=float(fit.tau2_ci_lower),
+        tau2_ci_upper=float(fit.tau2_ci_upper),
+        i2=float(fit.i2),
+        h2=float(fit.h2),
+        q=float(fit.q),
         q_df=int(fit.q_df),
-        q_p_value=float(fit.q_p_value[0]),
-        s2w=float(fit.s2w[0]),
-        loglik=float(fit.loglik[0]),
-        weights=_readonly(fit.weights[0]),
+        q_p_value=float(fit.q_p_value),
+        s2w=float(fit.s2w),
+        loglik=float(fit.loglik),
+        weights=_readonly(fit.weights),
         user_weights=None if user_weights is None else _readonly(user_weights),
-        iterations=int(fit.iterations[0]),
+        iterations=int(fit.iterations),
         notes=tuple(dict.fromkeys(notes)),
     )
