@@ -19,11 +19,9 @@ from alsmeta.errors import (
     ConvergenceWarning,
     InputError,
     Problem,
-    check_choice,
-    check_level,
 )
 from alsmeta.meta import _kernels
-from alsmeta.meta.model import FIT_KEYS, METHODS, TESTS, _as_table, _check_weights
+from alsmeta.meta.model import FIT_KEYS, _as_table, check_options
 
 if TYPE_CHECKING:
     from alsmeta.effects import EffectSizeTable
@@ -121,14 +119,7 @@ def meta_analysis_by(
     1     b  3    0.0970
     """
     table = _as_table(es)
-    if method == "FE":
-        method = "EE"
-    method = check_choice("method", method, METHODS)
-    test = check_choice("test", test, TESTS)
-    level = check_level(level)
-    user_weights = _check_weights(weights, table)
-    if method == "GENQ" and user_weights is None:
-        raise InputError(Problem("method='GENQ' needs weights"))
+    method, test, level, user_weights = check_options(table, method, test, level, weights)
 
     if isinstance(by, str):
         if table.data is None or by not in table.data.columns:

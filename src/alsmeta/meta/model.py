@@ -171,6 +171,23 @@ def _check_weights(weights: Any, es: EffectSizeTable) -> np.ndarray | None:
     return a
 
 
+def check_options(
+    table: EffectSizeTable, method: str, test: str, level: float, weights: Any
+) -> tuple[str, str, float, np.ndarray | None]:
+    """Validate the options shared by every fitting function; ``"FE"`` becomes ``"EE"``."""
+    if method == "FE":
+        method = "EE"
+    method = check_choice("method", method, METHODS)
+    test = check_choice("test", test, TESTS)
+    level = check_level(level)
+    user_weights = _check_weights(weights, table)
+    if method == "GENQ" and user_weights is None:
+        raise InputError(
+            Problem("method='GENQ' needs weights (e.g. weights=1/vi or the sample sizes)")
+        )
+    return method, test, level, user_weights
+
+
 def few_study_notes(k: int, method: str, test: str) -> list[str]:
     """Plain-language notes about what a small number of studies implies."""
     notes: list[str] = []
@@ -265,16 +282,7 @@ def meta_analysis(
     (-0.7145, 0.3132, 92.22)
     """
     table = _as_table(es)
-    if method == "FE":
-        method = "EE"
-    method = check_choice("method", method, METHODS)
-    test = check_choice("test", test, TESTS)
-    level = check_level(level)
-    user_weights = _check_weights(weights, table)
-    if method == "GENQ" and user_weights is None:
-        raise InputError(
-            Problem("method='GENQ' needs weights (e.g. weights=1/vi or the sample sizes)")
-        )
+    method, test, level, user_weights = check_options(table, method, test, level, weights)
 
     notes = list(table.notes) + few_study_notes(table.k, method, test)
     y = np.asarray(table.yi, dtype=float)
