@@ -126,6 +126,7 @@ def bench_single() -> dict[str, Any]:
     es = escalc("RR", ai="tpos", bi="tneg", ci="cpos", di="cneg", data=load_dataset("bcg"))
     res = meta_analysis(es, method="REML")
     return {
+        "k": res.k,
         "rma": time_per_call(lambda: meta_analysis(es, method="REML", tau2_ci=False)),
         "rma_confint": time_per_call(lambda: meta_analysis(es, method="REML")),
         "values": {

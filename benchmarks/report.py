@@ -20,6 +20,9 @@ import pandas as pd
 
 _COMPARED = ("tau2", "estimate", "tau2_ci_lower", "tau2_ci_upper")
 _FIRST_GROUPS = 20
+# Far above what metafor's default tolerances explain (REML stops when tau^2 changes by
+# < 1e-5, confint's root search at ~1.2e-4), so a group past it is a real disagreement.
+_DISAGREEMENT = 1e-3
 
 
 def _format_seconds(seconds: float) -> str:
@@ -34,17 +37,18 @@ def build_rows(py: dict[str, Any], r: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per case, each pairing an alsmeta timing with the metafor one it matches."""
     groups = py["by"]["groups"]
     k = py["by"]["k"]
-    batch = f"{groups:,} REML fits, k = {k}"
+    bcg_k = py["single"]["k"]
+    batch = f"{groups:,} groups of k = {k}, REML"
     cases = [
         (
-            "1 REML fit, BCG, in-process",
+            f"1 REML fit, BCG (k = {bcg_k}), in-process",
             "meta_analysis(es, tau2_ci=False) vs rma(yi, vi)",
             py["single"]["rma"],
             r["single"]["rma"],
             20.0,
         ),
         (
-            "1 REML fit + tau2 CI, BCG, in-process",
+            f"1 REML fit + tau2 CI, BCG (k = {bcg_k}), in-process",
             "meta_analysis(es) vs rma(yi, vi) + confint()",
             py["single"]["rma_confint"],
             r["single"]["rma_confint"],
@@ -108,11 +112,18 @@ def compare_groups(alsmeta_csv: Path, metafor_csv: Path) -> dict[str, Any]:
     fitted = merged[~failed].reset_index(drop=True)
     first = merged.head(_FIRST_GROUPS)
     first = first[first["tau2_metafor"].notna()].reset_index(drop=True)
+    differs = pd.Series(False, index=fitted.index)
+    for key in _COMPARED:
+        differs |= (fitted[f"{key}_alsmeta"] - fitted[f"{key}_metafor"]).abs() > _DISAGREEMENT
+    columns = ["group"] + [f"{key}_{side}" for key in _COMPARED for side in ("alsmeta", "metafor")]
     return {
         "groups": len(merged),
         "metafor_failed_groups": merged.loc[failed, "group"].tolist(),
+        "disagreement_threshold": _DISAGREEMENT,
+        "disagreeing_groups": fitted.loc[differs, columns].to_dict(orient="records"),
         "first_groups": {
             "groups": len(first),
+            "of": min(_FIRST_GROUPS, len(merged)),
             **{key: _max_abs_difference(first, key) for key in _COMPARED},
         },
         "all_groups": {
@@ -173,15 +184,34 @@ def render(result: dict[str, Any]) -> str:
     agreement = result["agreement"]
     lines += ["", "agreement, max |alsmeta - metafor| (metafor at its default tolerances):"]
     single = agreement["single_bcg"]
-    lines.append("  BCG single fit      : " + _describe_differences(single))
-    for label, part in (
-        (f"first {agreement['groups']['first_groups']['groups']} groups", "first_groups"),
-        (f"all {agreement['groups']['all_groups']['groups']:,} groups", "all_groups"),
+    lines.append("  BCG single fit:")
+    lines.append("      " + _describe_differences(single))
+    groups = agreement["groups"]
+    first, every = groups["first_groups"], groups["all_groups"]
+    first_label = f"first {first['of']} groups"
+    if first["groups"] != first["of"]:
+        first_label += f" ({first['groups']} fitted by metafor)"
+    for label, block in (
+        (first_label, first),
+        (f"all {every['groups']:,} groups fitted by metafor", every),
     ):
-        block = agreement["groups"][part]
         values = {key: block[key]["max_abs_difference"] for key in _COMPARED}
-        lines.append(f"  {label:<20}: " + _describe_differences(values))
-    failed = agreement["groups"]["metafor_failed_groups"]
+        lines.append(f"  {label}:")
+        lines.append("      " + _describe_differences(values))
+    disagreeing = groups["disagreeing_groups"]
+    lines.append(
+        f"  groups differing by more than {groups['disagreement_threshold']:g} in any of "
+        f"these: {len(disagreeing)}"
+    )
+    for record in disagreeing[:10]:
+        lines.append(
+            f"      {record['group']}: tau2 {record['tau2_alsmeta']:.4f} (alsmeta) vs "
+            f"{record['tau2_metafor']:.4f} (metafor), estimate {record['estimate_alsmeta']:.4f}"
+            f" vs {record['estimate_metafor']:.4f}"
+        )
+    if len(disagreeing) > 10:
+        lines.append(f"      ... {len(disagreeing) - 10} more in results.json")
+    failed = groups["metafor_failed_groups"]
     if failed:
         shown = ", ".join(failed[:10]) + (" ..." if len(failed) > 10 else "")
         lines.append(

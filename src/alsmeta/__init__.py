@@ -15,7 +15,15 @@ from alsmeta.errors import (
     FewStudiesWarning,
     InputError,
 )
-from alsmeta.meta import BatchResult, MetaAnalysisResult, meta_analysis, meta_analysis_by
+from alsmeta.meta import (
+    BatchResult,
+    MetaAnalysisResult,
+    MetaRegressionResult,
+    meta_analysis,
+    meta_analysis_by,
+    meta_regression,
+    subgroup_analysis,
+)
 
 __version__ = "0.1.0"
 
@@ -28,9 +36,12 @@ __all__ = [
     "FewStudiesWarning",
     "InputError",
     "MetaAnalysisResult",
+    "MetaRegressionResult",
     "__version__",
     "escalc",
     "load_dataset",
     "meta_analysis",
     "meta_analysis_by",
+    "meta_regression",
+    "subgroup_analysis",
 ]

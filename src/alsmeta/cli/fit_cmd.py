@@ -11,7 +11,8 @@ import pandas as pd
 from alsmeta.cli._io import read_table, write_csv, write_json
 from alsmeta.effects import EffectSizeTable
 from alsmeta.errors import InputError, Problem
-from alsmeta.meta import FIT_KEYS, METHODS, TESTS, meta_analysis, meta_analysis_by
+from alsmeta.meta import FIT_KEYS, METHODS, TESTS, meta_analysis, meta_analysis_by, meta_regression
+from alsmeta.meta.subgroups import subgroup_analysis
 
 
 def add_parser(sub: Any) -> None:
@@ -46,6 +47,20 @@ def add_fit_options(p: argparse.ArgumentParser) -> None:
         "--weights", default=None, metavar="COL", help="user weights column (needed by GENQ)"
     )
     p.add_argument("--by", default=None, metavar="COL", help="one independent fit per value of COL")
+    p.add_argument(
+        "--mods",
+        default=None,
+        metavar="FORMULA",
+        help='moderators, e.g. "C(route) + followup" (treatment coding, first sorted level '
+        "as reference)",
+    )
+    p.add_argument("--subgroup", default=None, metavar="COL", help="subgroup analysis by COL")
+    p.add_argument(
+        "--tau2-model",
+        choices=("separate", "common"),
+        default="separate",
+        help="with --subgroup: tau^2 per subgroup (default) or shared",
+    )
     p.add_argument(
         "--missing",
         choices=("raise", "drop"),
@@ -89,7 +104,14 @@ def _weights(args: argparse.Namespace, es: EffectSizeTable) -> Any:
     return values.to_numpy(dtype=float)
 
 
+def _check_combinations(args: argparse.Namespace) -> None:
+    chosen = [f"--{name}" for name in ("by", "mods", "subgroup") if getattr(args, name) is not None]
+    if len(chosen) > 1:
+        raise InputError(Problem(f"{' and '.join(chosen)} cannot be combined; choose one"))
+
+
 def handle(args: argparse.Namespace) -> int:
+    _check_combinations(args)
     es = load_effect_sizes(args)
     options = {
         "method": args.method,
@@ -110,6 +132,29 @@ def handle(args: argparse.Namespace) -> int:
             sys.stdout.write(frame.to_string(index=False, float_format=lambda x: f"{x:.4f}") + "\n")
             for note in batch.notes:
                 sys.stdout.write(f"- {note}\n")
+        return 0
+    if args.mods is not None:
+        reg = meta_regression(es, args.mods, missing=args.missing, **options)
+        if args.format == "json":
+            write_json(reg.to_dict())
+        elif args.format == "csv":
+            write_csv(reg.coefficients())
+        else:
+            sys.stdout.write(reg.summary())
+        return 0
+    if args.subgroup is not None:
+        if options["weights"] is not None:
+            raise InputError(Problem("--weights cannot be combined with --subgroup"))
+        sub = subgroup_analysis(
+            es, args.subgroup, tau2=args.tau2_model, method=options["method"],
+            test=options["test"], level=options["level"],
+        )  # fmt: skip
+        if args.format == "json":
+            write_json(sub.to_dict())
+        elif args.format == "csv":
+            write_csv(sub.to_frame())
+        else:
+            sys.stdout.write(sub.summary())
         return 0
     res = meta_analysis(es, **options)
     if args.format == "json":

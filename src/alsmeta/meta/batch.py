@@ -61,7 +61,7 @@ class BatchResult:
             rec: dict[str, Any] = {}
             for key, value in zip(columns, row, strict=True):
                 if isinstance(value, float | np.floating):
-                    value = None if math.isnan(value) else float(value)
+                    value = float(value) if math.isfinite(value) else None
                 elif isinstance(value, np.integer):
                     value = int(value)
                 rec[key] = value
