@@ -19,9 +19,11 @@ from alsmeta.meta import (
     BatchResult,
     MetaAnalysisResult,
     MetaRegressionResult,
+    likelihood_ratio_test,
     meta_analysis,
     meta_analysis_by,
     meta_regression,
+    permutation_test,
     subgroup_analysis,
 )
 
@@ -39,9 +41,11 @@ __all__ = [
     "MetaRegressionResult",
     "__version__",
     "escalc",
+    "likelihood_ratio_test",
     "load_dataset",
     "meta_analysis",
     "meta_analysis_by",
     "meta_regression",
+    "permutation_test",
     "subgroup_analysis",
 ]

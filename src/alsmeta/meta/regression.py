@@ -559,33 +559,16 @@ def _fit(
     tf = estimate_tau2_reg(d, method, weights)
     tau2 = float(tf.tau2)
     f = d.fit_at(tau2)
-    s = d.transform
-    if weights is None:
-        beta_w, vb_w = f.beta, f.a_inv
-        weight_pct = 100.0 * f.w / f.w.sum()
-    else:
-        fa = d.wls(weights)
-        beta_w = fa.beta
-        xa = d.x * weights[:, None]
-        meat = xa.T @ (xa * (d.v + tau2)[:, None])
-        vb_w = fa.a_inv @ meat @ fa.a_inv
-        weight_pct = 100.0 * weights / weights.sum()
-    s2w = 1.0
-    if test in ("knha", "adhoc"):
-        rss = float(np.sum(f.w * f.resid**2))
-        s2w = 0.0 if rss <= np.finfo(float).eps else rss / (k - p)
-        if test == "adhoc":
-            s2w = max(s2w, 1.0)
-    vb_w = s2w * vb_w
-    coef = s @ beta_w
-    vcov = s @ vb_w @ s.T
+    coef, vcov, s2w = coefficient_inference(d, f, tau2, test, weights)
+    shares = f.w if weights is None else weights
+    weight_pct = 100.0 * shares / shares.sum()
+    s2w = float(s2w)
     se = np.sqrt(np.diag(vcov))
     statistic = coef / se
     alpha = 1 - level
-    intercept_cols = np.all(d.x == 1.0, axis=0)
-    btt = np.flatnonzero(~intercept_cols) if intercept_cols.any() else np.arange(p)
+    btt = moderator_columns(d.x)
     m = len(btt)
-    qm = float(coef[btt] @ np.linalg.solve(vcov[np.ix_(btt, btt)], coef[btt])) if m else math.nan
+    qm = float(wald_statistic(coef, vcov, btt)) if m else math.nan
     if test == "z":
         df = math.inf
         p_value = 2.0 * norm_sf(np.abs(statistic))
@@ -653,6 +636,48 @@ def _fit(
         "converged": bool(tf.converged),
         "boundary_reset": bool(tf.boundary_reset),
     }
+
+
+def moderator_columns(x: np.ndarray) -> np.ndarray:
+    """Indices of the coefficients metafor's QM tests: all but the intercept."""
+    intercept = np.all(x == 1.0, axis=tuple(range(x.ndim - 1)))
+    return np.flatnonzero(~intercept) if intercept.any() else np.arange(x.shape[-1])
+
+
+def wald_statistic(coef: np.ndarray, vcov: np.ndarray, btt: np.ndarray) -> Any:
+    """``b' V^-1 b`` over the coefficients ``btt`` (batched over leading axes)."""
+    b = coef[..., btt]
+    v = vcov[..., btt[:, None], btt[None, :]]
+    return np.einsum("...i,...i->...", b, np.linalg.solve(v, b[..., None])[..., 0])
+
+
+def coefficient_inference(
+    d: RegData, f: Any, tau2: Any, test: str, weights: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, Any]:
+    """Coefficients on the original design, their covariance and the Knapp-Hartung
+    factor ``s2w`` (1 unless ``test`` is ``"knha"`` or ``"adhoc"``); batched."""
+    k, p = d.k, d.p
+    if weights is None:
+        beta_w, vb_w = f.beta, f.a_inv
+    else:
+        fa = d.wls(weights)
+        beta_w = fa.beta
+        xa = d.x * weights[..., :, None]
+        meat = np.matmul(
+            np.swapaxes(xa, -1, -2), xa * (d.v + np.asarray(tau2)[..., None])[..., :, None]
+        )
+        vb_w = fa.a_inv @ meat @ fa.a_inv
+    s2w: Any = np.ones(np.shape(tau2))
+    if test in ("knha", "adhoc"):
+        rss = np.sum(f.w * f.resid**2, axis=-1)
+        s2w = np.where(rss <= np.finfo(float).eps, 0.0, rss / (k - p))
+        if test == "adhoc":
+            s2w = np.maximum(s2w, 1.0)
+    vb_w = np.asarray(s2w)[..., None, None] * vb_w
+    s = d.transform
+    coef = beta_w @ s.T
+    vcov = s @ vb_w @ s.T
+    return coef, vcov, s2w
 
 
 def _pseudo_r2(d: RegData, method: str, tau2: float, weights: np.ndarray | None, f0: Any) -> float:
