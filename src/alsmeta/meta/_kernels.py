@@ -425,7 +425,7 @@ def _upper_bracket(d: Any, target: Value, start: Value) -> Value:
 
 def root_or_zero(d: Any, target: Value) -> Value:
     """Root of ``Q(tau2) = target``, or 0 where ``Q(0) < target`` (metafor's PM rule)."""
-    zero = _full(d.center, 0.0)
+    zero = _full(d.spread(), 0.0)
     q0 = d.q_and_slope(zero)[0]
     spread = d.spread()
     if not d.batch:

@@ -179,16 +179,25 @@ def permutation_test(
     if not isinstance(iter, int | np.integer) or iter < 2:
         raise InputError(Problem(f"iter={iter!r} must be an integer >= 2"))
     rng = np.random.default_rng() if rng is None else rng
-    if isinstance(res, MetaAnalysisResult):
+    if isinstance(res, MetaAnalysisResult) or res.design.x.shape[1] == 1 and res.design.intercept:
         return _sign_flip_test(res, int(iter), exact, rng)
     return _row_permutation_test(res, int(iter), exact, rng)
 
 
 def _sign_flip_test(
-    res: MetaAnalysisResult, iter: int, exact: bool | None, rng: np.random.Generator
+    res: MetaAnalysisResult | MetaRegressionResult,
+    iter: int,
+    exact: bool | None,
+    rng: np.random.Generator,
 ) -> PermutationResult:
-    y = np.asarray(res.es.yi, dtype=float)
-    v = np.asarray(res.es.vi, dtype=float)
+    if isinstance(res, MetaAnalysisResult):
+        y = np.asarray(res.es.yi, dtype=float)
+        v = np.asarray(res.es.vi, dtype=float)
+        weights, estimate, observed = res.user_weights, res.estimate, res.statistic
+    else:  # an intercept-only meta-regression
+        y = np.asarray(res.es.yi, dtype=float)[res.rows]
+        v = np.asarray(res.es.vi, dtype=float)[res.rows]
+        weights, estimate, observed = None, float(res.coef[0]), float(res.statistic[0])
     k = y.size
     n_exact = 2.0**k
     use_exact = bool(exact) or (exact is None and n_exact <= iter)
@@ -203,17 +212,16 @@ def _sign_flip_test(
     with np.errstate(all="ignore"):
         fit = _kernels.fit_model(
             signs * y, np.broadcast_to(v, signs.shape).copy(), method=res.method,
-            test=res.test, level=res.level, weights=res.user_weights, tau2_ci=False,
+            test=res.test, level=res.level, weights=weights, tau2_ci=False,
         )  # fmt: skip
     z = np.where(fit.converged, fit.statistic, np.nan)
     qm = z**2
-    observed = res.statistic
     p_value = np.nanmean(np.abs(z) >= abs(observed) - COMPARISON_TOLERANCE)
     qm_p = np.nanmean(qm >= observed**2 - COMPARISON_TOLERANCE)
     failed = int(np.sum(~np.isfinite(z)))
     return PermutationResult(
         terms=("intrcpt",),
-        estimate=_ro(np.array([res.estimate])),
+        estimate=_ro(np.array([estimate])),
         statistic=_ro(np.array([observed])),
         p_value=_ro(np.array([min(1.0, float(p_value))])),
         qm=float(observed**2),

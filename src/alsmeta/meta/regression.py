@@ -639,8 +639,11 @@ def _fit(
 
 
 def moderator_columns(x: np.ndarray) -> np.ndarray:
-    """Indices of the coefficients metafor's QM tests: all but the intercept."""
+    """Indices of the coefficients metafor's QM tests: all but the intercept (the
+    intercept itself in an intercept-only model)."""
     intercept = np.all(x == 1.0, axis=tuple(range(x.ndim - 1)))
+    if intercept.all():
+        return np.arange(x.shape[-1])
     return np.flatnonzero(~intercept) if intercept.any() else np.arange(x.shape[-1])
 
 
@@ -648,7 +651,15 @@ def wald_statistic(coef: np.ndarray, vcov: np.ndarray, btt: np.ndarray) -> Any:
     """``b' V^-1 b`` over the coefficients ``btt`` (batched over leading axes)."""
     b = coef[..., btt]
     v = vcov[..., btt[:, None], btt[None, :]]
-    return np.einsum("...i,...i->...", b, np.linalg.solve(v, b[..., None])[..., 0])
+    try:
+        return np.einsum("...i,...i->...", b, np.linalg.solve(v, b[..., None])[..., 0])
+    except np.linalg.LinAlgError:
+        # A singular covariance (e.g. Knapp-Hartung with a perfect fit): metafor gives NA.
+        if b.ndim == 1:
+            return math.nan
+        return np.array(
+            [wald_statistic(c, w, np.arange(len(btt))) for c, w in zip(b, v, strict=True)]
+        )
 
 
 def coefficient_inference(
@@ -692,6 +703,8 @@ def _pseudo_r2(d: RegData, method: str, tau2: float, weights: np.ndarray | None,
         w = 1.0 / d.v if weights is None else weights
         if np.var(d.y) == 0:
             return 0.0
+        if k == p:  # saturated: the adjusted R^2 is undefined (NaN in R)
+            return math.nan
         mean = np.sum(w * d.y) / np.sum(w)
         tss = np.sum(w * (d.y - mean) ** 2)
         fw = d.wls(w)
