@@ -179,7 +179,7 @@ def permutation_test(
     if not isinstance(iter, int | np.integer) or iter < 2:
         raise InputError(Problem(f"iter={iter!r} must be an integer >= 2"))
     rng = np.random.default_rng() if rng is None else rng
-    if isinstance(res, MetaAnalysisResult) or res.design.x.shape[1] == 1 and res.design.intercept:
+    if isinstance(res, MetaAnalysisResult) or (res.design.x.shape[1] == 1 and res.design.intercept):
         return _sign_flip_test(res, int(iter), exact, rng)
     return _row_permutation_test(res, int(iter), exact, rng)
 
