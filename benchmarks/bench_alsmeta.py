@@ -173,6 +173,22 @@ def bench_by(data: Path, cli: Path, groups_out: Path, *, repeat: int) -> dict[st
     }
 
 
+def bench_permutation(data: Path, *, repeat: int) -> dict[str, Any]:
+    """1,000-permutation test of a two-moderator meta-regression (k = 20), REML."""
+    from alsmeta import meta_regression, permutation_test
+
+    frame = pd.read_csv(data)
+    res = meta_regression(frame, "a + b", method="REML")
+    timing = time_runs(
+        lambda: permutation_test(res, iter=1000, rng=np.random.default_rng(1)),
+        repeat=repeat,
+        warmup=True,
+    )
+    perm = permutation_test(res, iter=1000, rng=np.random.default_rng(1))
+    return {**timing, "k": res.k, "p_values": [float(p) for p in perm.p_value],
+            "qm_p_value": perm.qm_p_value}  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="CSV from make_data.py")
@@ -185,6 +201,9 @@ def main(argv: list[str] | None = None) -> None:
         help="alsmeta executable (default: next to this Python)",
     )
     parser.add_argument("--repeat", type=int, default=5, help="runs of each batch case")
+    parser.add_argument(
+        "--perm-data", type=Path, required=True, help="k = 20 data of the permutation test"
+    )
     args = parser.parse_args(argv)
 
     result = {
@@ -192,6 +211,7 @@ def main(argv: list[str] | None = None) -> None:
         "blas": blas_info(),
         "single": bench_single(),
         "by": bench_by(args.data, args.cli, args.groups_out, repeat=args.repeat),
+        "permutation": bench_permutation(args.perm_data, repeat=args.repeat),
     }
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")

@@ -22,9 +22,10 @@ suppressPackageStartupMessages({
 })
 
 args <- commandArgs(trailingOnly = TRUE)
-if (length(args) < 3) {
-  stop("usage: Rscript bench_metafor.R DATA.csv OUT.json GROUPS_OUT.csv")
+if (length(args) < 4) {
+  stop("usage: Rscript bench_metafor.R DATA.csv OUT.json GROUPS_OUT.csv PERM.csv")
 }
+perm_path <- args[4]
 data_path <- args[1]
 out_path <- args[2]
 groups_out_path <- args[3]
@@ -107,6 +108,18 @@ numeric_columns <- vapply(table, is.numeric, logical(1))
 table[numeric_columns] <- lapply(table[numeric_columns], sprintf, fmt = "%.17g")
 write.csv(table, groups_out_path, row.names = FALSE, quote = FALSE)
 
+# ---- permutation test: 1,000 permutations, k = 20, two moderators ------------------------
+perm_data <- read.csv(perm_path)
+perm_fit <- rma(yi, vi, mods = ~ a + b, data = perm_data, method = "REML")
+perm_runs <- vapply(1:3, function(r) {
+  set.seed(r)
+  elapsed(system.time(suppressWarnings(permutest(perm_fit, iter = 1000, progbar = FALSE))))
+}, numeric(1))
+set.seed(1)
+perm_result <- suppressWarnings(permutest(perm_fit, iter = 1000, progbar = FALSE))
+permutation <- list(seconds = median(perm_runs), runs = 3L, all_seconds = perm_runs,
+                    p_values = perm_result$pval, qm_p_value = perm_result$QMp)
+
 result <- list(
   machine = list(
     r = R.version.string,
@@ -116,7 +129,8 @@ result <- list(
     cpus = parallel::detectCores()
   ),
   single = single,
-  by = by
+  by = by,
+  permutation = permutation
 )
 write_json(result, out_path, auto_unbox = TRUE, digits = NA, pretty = TRUE)
 cat("wrote", out_path, "\n")

@@ -37,6 +37,16 @@ def make_groups(
     return pd.DataFrame({"group": np.repeat(labels, k), "yi": yi.ravel(), "vi": vi.ravel()})
 
 
+def make_permutation_data(k: int, *, rng: np.random.Generator) -> pd.DataFrame:
+    """One meta-regression data set for the permutation test: ``yi, vi`` and two
+    moderators ``a`` (continuous) and ``b`` (a follow-up time in months)."""
+    a = rng.normal(size=k)
+    b = rng.choice([3.0, 6.0, 12.0, 24.0], size=k)
+    vi = rng.uniform(0.02, 0.3, size=k)
+    yi = 0.1 + 0.15 * a - 0.01 * b + rng.normal(0.0, np.sqrt(vi + 0.05))
+    return pd.DataFrame({"yi": yi, "vi": vi, "a": a, "b": b})
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--groups", type=int, default=10_000, help="number of groups")
@@ -44,6 +54,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tau2", type=float, default=0.1, help="between-study variance")
     parser.add_argument("--seed", type=int, default=20240501, help="numpy generator seed")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out/groups.csv"))
+    parser.add_argument(
+        "--perm-out",
+        type=Path,
+        default=None,
+        help="also write the k = 20 meta-regression data of the permutation-test benchmark",
+    )
     args = parser.parse_args(argv)
     if args.groups < 1 or args.k < 2:
         parser.error("--groups must be >= 1 and --k >= 2")
@@ -53,6 +69,10 @@ def main(argv: list[str] | None = None) -> None:
     # Full precision, so R and Python parse bit-identical doubles.
     frame.to_csv(args.out, index=False, float_format="%.17g")
     print(f"wrote {args.out}: {args.groups} groups x k = {args.k} (seed {args.seed})")
+    if args.perm_out is not None:
+        perm = make_permutation_data(20, rng=np.random.default_rng(args.seed + 1))
+        perm.to_csv(args.perm_out, index=False, float_format="%.17g")
+        print(f"wrote {args.perm_out}: k = 20, moderators a and b")
 
 
 if __name__ == "__main__":

@@ -75,6 +75,13 @@ def build_rows(py: dict[str, Any], r: dict[str, Any]) -> list[dict[str, Any]]:
             r["by"]["rma"],
             None,
         ),
+        (
+            "permutation test, k = 20, two moderators, 1,000 permutations (REML)",
+            "permutation_test(meta_regression(...), iter=1000) vs permutest(res, iter=1000)",
+            py["permutation"],
+            r["permutation"],
+            50.0,
+        ),
     ]
     rows = []
     for case, compares, alsmeta_timing, metafor_timing, target in cases:

@@ -57,12 +57,13 @@ fi
 
 mkdir -p "$out"
 echo "== data" >&2
-"$python" "$here/make_data.py" --groups "$groups" --out "$out/groups.csv" >&2
+"$python" "$here/make_data.py" --groups "$groups" --out "$out/groups.csv" \
+    --perm-out "$out/perm.csv" >&2
 echo "== alsmeta" >&2
 "$python" "$here/bench_alsmeta.py" --data "$out/groups.csv" --out "$out/alsmeta.json" \
-    --groups-out "$out/alsmeta_groups.csv" >&2
+    --groups-out "$out/alsmeta_groups.csv" --perm-data "$out/perm.csv" >&2
 echo "== metafor (the rma + confint loop over $groups groups takes ~6 ms per group)" >&2
 Rscript "$here/bench_metafor.R" "$out/groups.csv" "$out/metafor.json" \
-    "$out/metafor_groups.csv" >&2
+    "$out/metafor_groups.csv" "$out/perm.csv" >&2
 echo >&2
 "$python" "$here/report.py" --out-dir "$out" --command "bash benchmarks/run.sh --groups $groups"
