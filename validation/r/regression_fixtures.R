@@ -5,7 +5,7 @@
 #     Rscript validation/r/regression_fixtures.R
 # Writes tests/fixtures/regression_reference.json.  Needs R (tested: 4.2.2) with metafor (tested:
 # 3.8-1) and jsonlite.  Deterministic (every family has its own set.seed; the approximate
-# permutation tests record the set.seed() issued right before them), runs in ~1.5 minutes.
+# permutation tests record the set.seed() issued right before them), runs in ~1 minute.
 #
 # Every case is ONE mixed-/equal-effects meta-regression fitted with
 #     res <- rma(yi, vi, mods=<r_mods>, data=dat, method=..., test=..., level=..., [control=...])
