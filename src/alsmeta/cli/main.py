@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from alsmeta import __version__
-from alsmeta.cli import escalc_cmd, example_cmd, fit_cmd
+from alsmeta.cli import alsfrs_cmd, diagnose_cmd, escalc_cmd, example_cmd, fit_cmd, patients_cmd
 from alsmeta.errors import AlsmetaError, InputError
 
 EXIT_OK = 0
@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"alsmeta {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module in (fit_cmd, escalc_cmd, example_cmd):
+    for module in (fit_cmd, escalc_cmd, example_cmd, alsfrs_cmd, patients_cmd, diagnose_cmd):
         module.add_parser(sub)
     return parser
 
