@@ -7,14 +7,26 @@ dependency. Errors go to stderr as ``alsmeta: error: ...``, one line per problem
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import warnings
 from collections.abc import Sequence
 from typing import NoReturn
 
 from alsmeta import __version__
-from alsmeta.cli import alsfrs_cmd, diagnose_cmd, escalc_cmd, example_cmd, fit_cmd, patients_cmd
 from alsmeta.errors import AlsmetaError, InputError
+
+#: Subcommand -> (module in alsmeta.cli, one-line help for ``alsmeta --help``). Only the
+#: module of the command being run is imported, so a command pays for its own
+#: dependencies only (scipy.stats, tqdm, ... stay unloaded for ``alsmeta fit``).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "fit": ("fit_cmd", "meta-analysis of a CSV with effect sizes"),
+    "diagnose": ("diagnose_cmd", "leave-one-out, Egger, Begg and trim-and-fill diagnostics"),
+    "escalc": ("escalc_cmd", "compute effect sizes (yi, vi appended) from summary data"),
+    "alsfrs": ("alsfrs_cmd", "ALSFRS-R scoring: totals, domains, delta FS, King's and MiToS"),
+    "patients": ("patients_cmd", "patient-level ALSFRS-R analysis: slopes, responders, ..."),
+    "example": ("example_cmd", "fit the bundled BCG example and print the summary"),
+}
 
 EXIT_OK = 0
 EXIT_ANALYSIS = 1
@@ -31,15 +43,29 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _chosen_command(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv``: its first token that is not an option."""
+    for token in argv:
+        if not token.startswith("-"):
+            return token if token in COMMANDS else None
+    return None
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser; the full options of the command named in ``argv`` (all commands'
+    one-line help otherwise)."""
     parser = _Parser(
         prog="alsmeta",
         description="Meta-analysis of ALS cell-therapy trials at metafor parity.",
     )
     parser.add_argument("--version", action="version", version=f"alsmeta {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module in (fit_cmd, escalc_cmd, example_cmd, alsfrs_cmd, patients_cmd, diagnose_cmd):
-        module.add_parser(sub)
+    chosen = _chosen_command(argv)
+    for name, (module, summary) in COMMANDS.items():
+        if name == chosen:
+            importlib.import_module(f"alsmeta.cli.{module}").add_parser(sub)
+        else:
+            sub.add_parser(name, help=summary)
     return parser
 
 
@@ -50,9 +76,10 @@ def _report_error(message: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
-    parser = build_parser()
+    tokens = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(tokens)
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(tokens)
     except UsageError as exc:
         _report_error(str(exc))
         print("alsmeta: run 'alsmeta --help' for usage", file=sys.stderr)
