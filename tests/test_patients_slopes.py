@@ -338,3 +338,22 @@ def test_shifting_every_visit_in_time_keeps_the_slopes(shift: int) -> None:
     a = slopes(data).table["slope"].to_numpy()
     b = slopes(moved).table["slope"].to_numpy()
     np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
+
+
+def test_delta_fs_lead_in_slope_uses_months_to_the_visit() -> None:
+    # Research file section 2.1: delta FS = (48 - total) / months from onset to the visit
+    # that gave the total. Onset a year before treatment; the last lead-in visit is 30
+    # days before treatment with a total of 40: -(48 - 40) / ((365.25 - 30) / 30.4375).
+    from alsmeta.patients import responders, visit_table
+
+    items = {name: [4.0] * 4 for name in ITEM_COLUMNS}
+    items["cutting_with_gastrostomy"] = [np.nan] * 4
+    items["walking"] = items["stairs"] = [0.0] * 4  # 48 - 8 = 40
+    items["handwriting"] = [4.0, 3.0, 2.0, 1.0]  # totals 40, 39, 38, 37
+    frame = pd.DataFrame(
+        {"subject_id": ["A"] * 4, "days": [-30.0, 30.0, 60.0, 120.0], **items,
+         "onset_days": -365.25, "arm": "cells"}
+    )  # fmt: skip
+    res = responders(visit_table(frame), "nurown_ph3", pre_slope="delta_fs", post_months=None)
+    expected = -(48 - 40) / ((365.25 - 30) / 30.4375)
+    assert res.table["slope_pre"].iloc[0] == pytest.approx(expected, rel=1e-12)

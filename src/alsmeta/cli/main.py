@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "alsfrs": ("alsfrs_cmd", "ALSFRS-R scoring: totals, domains, delta FS, King's and MiToS"),
     "patients": ("patients_cmd", "patient-level ALSFRS-R analysis: slopes, responders, ..."),
     "example": ("example_cmd", "fit the bundled BCG example and print the summary"),
+    "evidence": ("evidence_cmd", "validate and show the bundled ALS evidence base"),
 }
 
 EXIT_OK = 0
@@ -40,7 +41,8 @@ class UsageError(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message}")
+        prog = self.prog.removeprefix("alsmeta").strip()
+        raise UsageError(f"{prog}: {message}" if prog else message)
 
 
 def _chosen_command(argv: Sequence[str]) -> str | None:
@@ -105,6 +107,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             code = EXIT_ANALYSIS
         except BrokenPipeError:
             code = EXIT_OK
+        except Exception as exc:  # never a traceback at the command line
+            _report_error(
+                f"analysis failed unexpectedly ({type(exc).__name__}: {exc}); "
+                "please report this with the input that caused it"
+            )
+            code = EXIT_ANALYSIS
     seen: set[str] = set()
     for w in caught:
         text = str(w.message)

@@ -179,6 +179,31 @@ def moments(d: Data, tau2: Value) -> tuple[Value, ...]:
     return tuple(np.moveaxis(m.reshape((*m.shape[:-2], 9)), -1, 0))
 
 
+def _exclusive_sums(x: Array) -> Array:
+    """``sum_{j != i} x_j`` for each i, from prefix and suffix sums: no subtraction, so
+    no digits are lost when one term dominates the total."""
+    zero = np.zeros((*x.shape[:-1], 1))
+    prefix = np.concatenate((zero, np.cumsum(x[..., :-1], axis=-1)), axis=-1)
+    suffix = np.concatenate((np.cumsum(x[..., :0:-1], axis=-1)[..., ::-1], zero), axis=-1)
+    return prefix + suffix
+
+
+def projection_traces(w: Array) -> tuple[Value, Value]:
+    """``tr(P)`` and ``tr(PP)`` of ``P = W - w w'/sum(w)``, free of cancellation.
+
+    ``P_ii = w_i c_i / s`` and ``P_ij = -w_i w_j / s`` with ``c_i = sum_{j!=i} w_j``, so
+    ``tr(P) = sum(w c)/s`` and ``tr(PP) = sum(w^2 (c^2 + d))/s^2`` with
+    ``d_i = sum_{j!=i} w_j^2``: sums of positive terms. The textbook forms
+    ``s - sum(w^2)/s`` and ``sum(w^2) - 2 sum(w^3)/s + (sum(w^2)/s)^2`` lose every digit
+    when one study's variance is 10^7 times smaller than the others'.
+    """
+    s = _rowsum(w)
+    w2 = w * w
+    c = _exclusive_sums(w)
+    dd = _exclusive_sums(w2)
+    return _rowsum(w * c) / s, _rowsum(w2 * (c * c + dd)) / (s * s)
+
+
 def q_and_slope(d: Data, tau2: Value) -> tuple[Value, Value]:
     """Generalised Q, ``sum(w (y - mu_w)^2)`` with ``w = 1/(v + tau2)``, and its
     derivative in tau^2, ``-sum(w^2 (y - mu_w)^2)``."""
@@ -207,9 +232,8 @@ def score_terms(d: Data, tau2: Value, reml: bool) -> tuple[Value, Value, Value]:
     w2r = a11 - mu * a10
     ypppy = a22 - mu * (2.0 * a21 - mu * a20) - w2r * w2r / a00
     if reml:
-        ratio = a10 / a00
-        info = a10 - 2.0 * a20 / a00 + ratio * ratio
-        return ypy - (a00 - ratio), info, info - 2.0 * ypppy
+        tr_p, info = projection_traces(1.0 / (d.v + _col(tau2)))
+        return ypy - tr_p, info, info - 2.0 * ypppy
     return ypy - a00, a10, a10 - 2.0 * ypppy
 
 
@@ -238,11 +262,12 @@ def loglik(
 def _p_sums(w: Array, v: Array) -> dict[str, Value]:
     """Traces of P-products for ``P = W - w w'/sum(w)``, ``V = diag(v)``."""
     s1 = _rowsum(w)
-    s2, s3 = _rowsum(w**2), _rowsum(w**3)
+    s2 = _rowsum(w**2)
     w2v, w3v = _rowsum(w**2 * v), _rowsum(w**3 * v)
+    tr_p, pp = projection_traces(w)
     return {
-        "tr_p": s1 - s2 / s1,
-        "pp": s2 - 2.0 * s3 / s1 + s2**2 / s1**2,
+        "tr_p": tr_p,
+        "pp": pp,
         "tr_pv": _rowsum(w * v) - w2v / s1,
         "pvpv": _rowsum(w**2 * v**2) - 2.0 * _rowsum(w**3 * v**2) / s1 + w2v**2 / s1**2,
         "pvp": w2v - 2.0 * w3v / s1 + s2 * w2v / s1**2,
@@ -340,6 +365,7 @@ def likelihood_root(d: Any, start: Value, reml: bool) -> tuple[Value, Value, Val
     zero_is_max = d.score_terms(_full(start, 0.0), reml)[0] <= 0
     if not d.batch:
         t, lo, hi, last = float(start), 0.0, math.inf, math.inf
+        scale = float(d.spread()) or 1.0
         for n in range(1, MAX_ITER + 1):
             score, info, slope = d.score_terms(t, reml)
             if score == 0:
@@ -350,12 +376,17 @@ def likelihood_root(d: Any, start: Value, reml: bool) -> tuple[Value, Value, Val
             else:
                 hi = min(hi, t)
             bracketed = hi < math.inf and (lo > 0 or not zero_is_max)
+            # A non-positive or non-finite information (rounding with extreme variance
+            # ratios) gives no usable Fisher step: move by the score's sign instead.
+            usable = info > 0 and math.isfinite(info)
+            fisher = score / info if usable else (max(t, 1e-3 * scale) if up else -0.5 * t)
+            newton = -score / slope if slope < 0 and math.isfinite(slope) else fisher
             if bracketed:
-                step = -score / slope if slope < 0 else score / info
+                step = newton
                 if not lo <= t + step <= hi or abs(step) > 0.5 * abs(last):
                     step = 0.5 * (lo + hi) - t
             else:
-                step = -score / slope if up and slope < 0 else score / info
+                step = newton if up else fisher
                 while t + step < 0:
                     step *= 0.5
             new = max(t + step, 0.0)
@@ -368,6 +399,8 @@ def likelihood_root(d: Any, start: Value, reml: bool) -> tuple[Value, Value, Val
         return t, MAX_ITER, False
 
     g = start.shape[0]
+    scales = np.asarray(d.spread(), dtype=float)
+    scales = np.where(scales > 0, scales, 1.0)
     tau2 = np.array(start, dtype=float, copy=True)
     lo_a = np.zeros(g)
     hi_a = np.full(g, np.inf)
@@ -385,29 +418,31 @@ def likelihood_root(d: Any, start: Value, reml: bool) -> tuple[Value, Value, Val
         hi_s = np.where(up, hi_a[sub], np.minimum(hi_a[sub], t_s))
         bracketed = np.isfinite(hi_s) & ((lo_s > 0) | ~zero_is_max[sub])
         with np.errstate(divide="ignore", invalid="ignore"):
-            newton = -score / slope
-            fisher = score / info
+            usable = (info > 0) & np.isfinite(info)
+            fallback = np.where(up, np.maximum(t_s, 1e-3 * scales[sub]), -0.5 * t_s)
+            fisher = np.where(usable, score / info, fallback)
+            newton = np.where((slope < 0) & np.isfinite(slope), -score / slope, fisher)
         # Inside a bracket: Newton (Fisher where the score is not decreasing), bisection
         # when it leaves the bracket or is slow.
-        step_b = np.where(slope < 0, newton, fisher)
+        step_b = newton
         bad = ~((lo_s <= t_s + step_b) & (t_s + step_b <= hi_s))
         bad |= np.abs(step_b) > 0.5 * np.abs(last_step[sub])
         step_b = np.where(bad, 0.5 * (lo_s + hi_s) - t_s, step_b)
-        # Without one: metafor's step, halved until tau^2 >= 0.
-        step_u = np.where(up & (slope < 0), newton, fisher)
+        # Without one: metafor's step_a, halved until tau^2 >= 0.
+        step_u = np.where(up, newton, fisher)
         for _h in range(1100):
             neg = t_s + step_u < 0
             if not neg.any():
                 break
             step_u = np.where(neg, 0.5 * step_u, step_u)
-        step = np.where(bracketed, step_b, step_u)
-        new = np.where(score == 0, t_s, np.maximum(t_s + step, 0.0))
+        step_a = np.where(bracketed, step_b, step_u)
+        new_a = np.where(score == 0, t_s, np.maximum(t_s + step_a, 0.0))
         lo_a[sub], hi_a[sub] = lo_s, hi_s
-        last_step[sub] = new - t_s
+        last_step[sub] = new_a - t_s
         iters[sub] += 1
-        done = (np.abs(new - t_s) <= TOLERANCE * np.maximum(1.0, new)) | (score == 0)
+        done = (np.abs(new_a - t_s) <= TOLERANCE * np.maximum(1.0, new_a)) | (score == 0)
         done |= bracketed & (hi_s - lo_s <= TOLERANCE * np.maximum(1.0, hi_s))
-        tau2[sub] = new
+        tau2[sub] = new_a
         _retire(active, sub, done)
     return tau2, iters, ~active
 
@@ -471,10 +506,9 @@ def estimate_tau2(d: Data, method: str, weights: Array | None = None) -> Tau2Fit
     if method == "EE":
         return fit(zero, none)
     if method in ("DL", "HS", "HSk"):
-        a00, a01, a02, a10, _, _, a20, _, _ = moments(d, zero)
+        a00, a01, a02, *_ = moments(d, zero)
         q = a02 - a01 * a01 / a00
-        tr_p = a00 - a10 / a00
-        pp = a10 - 2.0 * a20 / a00 + (a10 / a00) ** 2
+        tr_p, pp = projection_traces(1.0 / d.v)
         if method == "DL":
             tau2 = _clip0((q - (k - p)) / tr_p)
             return fit(tau2, _se_moment(tr_p, float(k - p), tr_p, pp, tau2))
@@ -503,12 +537,9 @@ def estimate_tau2(d: Data, method: str, weights: Array | None = None) -> Tau2Fit
         # metafor's ll0check: a boundary maximum that beats the local one wins.
         reset = converged & (loglik(d, zero, reml) - loglik(d, tau2, reml) > 1e-10) & (tau2 > 0)
         tau2 = _clip0(_select(reset, zero, tau2))
-        a00, _, _, a10, _, _, a20, _, _ = moments(d, tau2)
-        if reml:
-            ratio = a10 / a00
-            se = np.sqrt(2.0 / (a10 - 2.0 * a20 / a00 + ratio * ratio))  # 2 / sum(P*P)
-        else:
-            se = np.sqrt(2.0 / a10)  # 2 / sum(w^2)
+        w = 1.0 / (d.v + _col(tau2))
+        # 2 / sum(P*P) for REML, 2 / sum(w^2) for ML
+        se = np.sqrt(2.0 / (projection_traces(w)[1] if reml else _rowsum(w * w)))
         return Tau2Fit(tau2, se, iterations, converged, reset)
     if method == "SJ":
         tau0 = _rowsum((d.y - _col(_rowsum(d.y) / k)) ** 2) / k
@@ -694,7 +725,7 @@ def fit_model(
 
     # Heterogeneity statistics always use the equal-effects weights 1/v.
     if k > p:
-        b00, b01, b02, b10, *_ = moments(d, zero)
+        b00, b01, b02, *_ = moments(d, zero)
         q = _clip0(b02 - b01 * b01 / b00)
         q_p = chi2_sf(q, k - p)
         if method == "EE":
@@ -703,7 +734,7 @@ def fit_model(
             i2 = _select(i2 > 0, i2, zero)  # also maps nan (Q = 0) to 0, as max(0, -Inf)
             h2 = q / (k - p)
         else:
-            vt = (k - p) / (b00 - b10 / b00)
+            vt = (k - p) / projection_traces(1.0 / d.v)[0]
             i2 = 100.0 * tau2 / (vt + tau2)
             h2 = tau2 / vt + 1.0
     else:

@@ -134,20 +134,63 @@ class MetaAnalysisResult:
         return self.summary()
 
 
-def _as_table(es: Any) -> EffectSizeTable:
+def _as_table(es: Any, missing: str = "raise") -> EffectSizeTable:
+    """The effect sizes as a table whose every ``yi`` and ``vi`` is usable.
+
+    Rows that ``escalc`` could not compute (``nan``), or a ``vi <= 0``, are an
+    :class:`InputError` naming each row, or with ``missing="drop"`` are dropped with a
+    warning and a note on the table (metafor drops them with a warning).
+    """
     import pandas as pd
 
     from alsmeta.effects import EffectSizeTable
 
-    if isinstance(es, EffectSizeTable):
-        return es
     if isinstance(es, pd.DataFrame):
-        return EffectSizeTable.from_frame(es)
-    raise InputError(
-        Problem(
-            "expected an EffectSizeTable (from escalc) or a DataFrame with columns "
-            f"'yi' and 'vi', got {type(es).__name__}"
+        return EffectSizeTable.from_frame(es, missing=missing)
+    if not isinstance(es, EffectSizeTable):
+        raise InputError(
+            Problem(
+                "expected an EffectSizeTable (from escalc) or a DataFrame with columns "
+                f"'yi' and 'vi', got {type(es).__name__}"
+            )
         )
+    check_choice("missing", missing, ("raise", "drop"))
+    yi, vi = np.asarray(es.yi, dtype=float), np.asarray(es.vi, dtype=float)
+    bad_y, bad_v = ~np.isfinite(yi), ~(np.isfinite(vi) & (vi > 0))
+    bad = bad_y | bad_v
+    if not bad.any():
+        return es
+    if missing == "raise":
+        problems = [
+            Problem(
+                "effect size is missing (escalc could not compute it); fix the input or "
+                "use missing='drop'",
+                row=int(i) + 1,
+                study=es.study[i],
+                column="yi",
+            )
+            for i in np.flatnonzero(bad_y)
+        ] + [
+            Problem(
+                "sampling variance is missing or not > 0",
+                row=int(i) + 1,
+                study=es.study[i],
+                column="vi",
+            )
+            for i in np.flatnonzero(bad_v & ~bad_y)
+        ]
+        raise InputError(problems)
+    keep = np.flatnonzero(~bad)
+    dropped = [es.study[i] for i in np.flatnonzero(bad)]
+    note = f"{len(dropped)} studies without a usable yi/vi dropped: {', '.join(dropped)}"
+    warnings.warn(note, UserWarning, stacklevel=3)
+    return EffectSizeTable(
+        yi=yi[keep],
+        vi=vi[keep],
+        study=tuple(es.study[i] for i in keep),
+        measure=es.measure,
+        data=None if es.data is None else es.data.iloc[keep].reset_index(drop=True),
+        notes=(*es.notes, note),
     )
 
 
@@ -221,6 +264,7 @@ def meta_analysis(
     level: float = 0.95,
     weights: Any = None,
     tau2_ci: bool = True,
+    missing: str = "raise",
 ) -> MetaAnalysisResult:
     """Fit an equal-effects or random-effects model without moderators.
 
@@ -243,6 +287,9 @@ def meta_analysis(
         and its variance the sandwich ``sum(a^2 (v + tau^2)) / sum(a)^2``.
     tau2_ci : bool
         Compute the Q-profile confidence interval of tau^2 (default ``True``).
+    missing : {"raise", "drop"}
+        Studies without a usable ``yi``/``vi`` (e.g. ``nan`` from :func:`escalc`): raise
+        an error naming them (default) or drop them with a warning recorded in ``notes``.
 
     Returns
     -------
@@ -281,7 +328,7 @@ def meta_analysis(
     >>> round(res.estimate, 4), round(res.tau2, 4), round(res.i2, 2)
     (-0.7145, 0.3132, 92.22)
     """
-    table = _as_table(es)
+    table = _as_table(es, missing)
     method, test, level, user_weights = check_options(table, method, test, level, weights)
 
     notes = list(table.notes) + few_study_notes(table.k, method, test)

@@ -197,7 +197,7 @@ def _sign_flip_test(
     else:  # an intercept-only meta-regression
         y = np.asarray(res.es.yi, dtype=float)[res.rows]
         v = np.asarray(res.es.vi, dtype=float)[res.rows]
-        weights, estimate, observed = None, float(res.coef[0]), float(res.statistic[0])
+        weights, estimate, observed = res.user_weights, float(res.coef[0]), float(res.statistic[0])
     k = y.size
     n_exact = 2.0**k
     use_exact = bool(exact) or (exact is None and n_exact <= iter)
@@ -262,7 +262,7 @@ def _row_permutation_test(
     xp = x[index]
     n = xp.shape[0]
     d = prepare_design(np.broadcast_to(y, (n, k)).copy(), np.broadcast_to(v, (n, k)).copy(), xp)
-    weights = None
+    weights = None if res.user_weights is None else np.broadcast_to(res.user_weights, (n, k))
     with np.errstate(all="ignore"):
         tf = estimate_tau2_reg(d, res.method, weights)
         tau2 = np.asarray(tf.tau2, dtype=float)

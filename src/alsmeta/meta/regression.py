@@ -53,6 +53,9 @@ class Design:
     spec: Any = None  # formulaic ModelSpec, to build rows for new data
     formula: str | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "x", _readonly(self.x))
+
 
 def _required_variables(formula: str) -> list[str]:
     from formulaic import Formula
@@ -72,7 +75,13 @@ def build_design(
             )
         from formulaic import model_matrix
 
-        variables = _required_variables(mods)
+        try:
+            variables = _required_variables(mods)
+        except Exception as exc:  # formulaic raises several types for a malformed formula
+            raise InputError(
+                Problem(f"mods={mods!r} is not a valid formula ({exc}); quote column names "
+                        "with spaces in backticks, e.g. C(`cell type`)")
+            ) from None  # fmt: skip
         absent = [v for v in variables if v not in data.columns]
         if absent:
             raise InputError(
@@ -123,9 +132,31 @@ def build_design(
                 UserWarning,
                 stacklevel=3,
             )
-        matrix = model_matrix(mods, data.loc[keep].reset_index(drop=True))
+        subset = data.loc[keep].reset_index(drop=True)
+        try:
+            matrix = model_matrix(mods, subset, na_action="ignore")
+        except Exception as exc:  # evaluation errors inside the formula (e.g. log of text)
+            raise InputError(Problem(f"mods={mods!r} could not be evaluated: {exc}")) from None
         names = [INTERCEPT if c == "Intercept" else str(c) for c in matrix.columns]
         x = np.asarray(matrix, dtype=float)
+        kept_study = [study[i] for i in np.flatnonzero(keep)]
+        if x.shape[0] != len(subset):
+            raise InputError(
+                Problem(f"mods={mods!r} gave {x.shape[0]} rows for {len(subset)} studies")
+            )
+        bad = ~np.isfinite(x)
+        if bad.any():
+            raise InputError(
+                [
+                    Problem(
+                        "moderator is not a finite number after evaluating the formula",
+                        row=int(np.flatnonzero(keep)[i]) + 1,
+                        study=kept_study[i],
+                        column=names[j],
+                    )
+                    for i, j in zip(*np.nonzero(bad), strict=True)
+                ]
+            )
         return Design(x, tuple(names), "Intercept" in matrix.columns, matrix.model_spec, mods), keep
 
     values: np.ndarray
@@ -226,6 +257,7 @@ class MetaRegressionResult:
     hat: np.ndarray
     fitted: np.ndarray
     weights: np.ndarray
+    user_weights: np.ndarray | None
     notes: tuple[str, ...]
 
     def coefficients(self) -> pd.DataFrame:
@@ -485,11 +517,12 @@ def meta_regression(
     0  intrcpt    0.2515
     1    ablat   -0.0291
     """
-    table = _as_table(es)
-    method, test, level, user_weights = check_options(table, method, test, level, weights)
-    frame = data if data is not None else table.data
     if missing not in ("raise", "drop"):
         raise InputError(Problem(f"missing={missing!r} is not valid; use one of 'raise', 'drop'"))
+    # With separate moderator data, dropped effect sizes would misalign the rows: raise.
+    table = _as_table(es, "raise" if data is not None else missing)
+    method, test, level, user_weights = check_options(table, method, test, level, weights)
+    frame = data if data is not None else table.data
     design, keep = build_design(mods, frame, table.k, table.study, missing)
     notes = list(table.notes)
     design, dropped = drop_redundant(design)
@@ -501,6 +534,7 @@ def meta_regression(
         notes.append(msg)
         warnings.warn(msg, UserWarning, stacklevel=2)
     rows = np.flatnonzero(keep)
+    rows.setflags(write=False)
     y = np.asarray(table.yi, dtype=float)[rows]
     v = np.asarray(table.vi, dtype=float)[rows]
     a = None if user_weights is None else user_weights[rows]
@@ -542,6 +576,7 @@ def meta_regression(
         k=k,
         p=p,
         terms=design.terms,
+        user_weights=None if a is None else _readonly(a),
         notes=tuple(dict.fromkeys(notes)),
         **{  # type: ignore[arg-type]
             key: (_readonly(val) if isinstance(val, np.ndarray) else val)

@@ -188,14 +188,16 @@ def subgroup_analysis(
         subgroups = groups[list(_GROUP_COLUMNS)].reset_index(drop=True)
     else:
         frame = table.to_frame()
-        mr = meta_regression(table, f"C({by})", data=frame, method=method, test=test, level=level)
+        factor = f"C(`{by}`)"  # backticks: column names with spaces or symbols
+        mr = meta_regression(table, factor, data=frame, method=method, test=test, level=level)
         cell = meta_regression(
-            table, f"C({by}) - 1", data=frame, method=method, test=test, level=level, tau2_ci=False
-        )
+            table, f"{factor} - 1", data=frame, method=method, test=test, level=level,
+            tau2_ci=False,
+        )  # fmt: skip
         q_b, df_b, p_b = mr.qm, mr.qm_df, mr.qm_p_value
         distribution = "QM" if test == "z" else "F"
         counts = labels.value_counts()
-        names = [t.split("[", 1)[1].rstrip("]") for t in cell.terms]
+        names = [t.split("[", 1)[1][:-1] for t in cell.terms]  # "C(`g`)[level]" -> level
         pred = cell.predict(np.eye(cell.p))
         subgroups = pd.DataFrame(
             {

@@ -371,14 +371,18 @@ def responders(
     pre_n = np.bincount(pre_codes, minlength=n_groups)
     pre_first = np.full((n_groups, values.shape[1]), np.nan)
     pre_last = np.full((n_groups, values.shape[1]), np.nan)
+    pre_last_t = np.full(n_groups, np.nan)  # months (from start) of the last lead-in visit
     if pre_codes.size:
         s_idx = np.flatnonzero(np.r_[True, pre_codes[1:] != pre_codes[:-1]])
         e_idx = np.flatnonzero(np.r_[pre_codes[1:] != pre_codes[:-1], True])
         pre_first[pre_codes[s_idx]] = pre_y[s_idx]
         pre_last[pre_codes[e_idx]] = pre_y[e_idx]
+        pre_last_t[pre_codes[e_idx]] = pre_t[e_idx]
     if chosen.pre_slope == "delta_fs":
+        # Delta FS = (48 - total) / months from onset *to the visit that gave the total*
+        # (research file section 2.1), not to the treatment start.
         onset = subjects["onset_days"].to_numpy(dtype=float)
-        months_onset = (start - onset) / DAYS_PER_MONTH
+        months_onset = (start - onset) / DAYS_PER_MONTH + pre_last_t
         with np.errstate(invalid="ignore", divide="ignore"):
             s_pre_total = -(48.0 - pre_last[:, 0]) / months_onset
         s_pre_total[~(months_onset > 0)] = np.nan
