@@ -1,0 +1,1 @@
+"""Bundled evidence files (see README.md in this folder)."""
