@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from alsmeta.cli import patients_compare, patients_outcomes
 from alsmeta.cli._io import read_table
 from alsmeta.errors import InputError, Problem
 from alsmeta.patients import (
@@ -205,6 +206,8 @@ def add_parser(sub: Any) -> None:
         help="output file, or folder for --layout proact (default stdout)",
     )
     y.set_defaults(handler=handle_synth)
+    patients_compare.add_parser(actions)
+    patients_outcomes.add_parsers(actions, _input_options)
 
 
 def _input_options(p: argparse.ArgumentParser) -> None:
