@@ -232,7 +232,16 @@ def score_terms(d: Data, tau2: Value, reml: bool) -> tuple[Value, Value, Value]:
     w2r = a11 - mu * a10
     ypppy = a22 - mu * (2.0 * a21 - mu * a20) - w2r * w2r / a00
     if reml:
-        tr_p, info = projection_traces(1.0 / (d.v + _col(tau2)))
+        ratio = a10 / a00
+        tr_p = a00 - ratio
+        info = a10 - 2.0 * a20 / a00 + ratio * ratio
+        # The moment forms cancel when one weight dominates; they are exact to ~1e-10
+        # while the traces exceed 1e-6 of their leading terms, else recompute exactly.
+        accurate = (tr_p > 1e-6 * a00) & (info > 1e-6 * a10)
+        if not np.all(accurate):
+            exact_p, exact_pp = projection_traces(1.0 / (d.v + _col(tau2)))
+            tr_p = _select(accurate, tr_p, exact_p)
+            info = _select(accurate, info, exact_pp)
         return ypy - tr_p, info, info - 2.0 * ypppy
     return ypy - a00, a10, a10 - 2.0 * ypppy
 
