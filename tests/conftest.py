@@ -17,6 +17,16 @@ def load_fixture(name: str) -> dict[str, Any]:
         return json.load(fh)
 
 
+def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """Run ``alsmeta`` in-process; return its exit code, stdout and stderr."""
+    # Imported here so that tests which never call the CLI do not load it.
+    from alsmeta.cli import main
+
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 @pytest.fixture(autouse=True)
 def _quiet_few_study_warnings(recwarn: pytest.WarningsRecorder) -> None:
     """Collect warnings instead of printing them; tests that care use pytest.warns."""

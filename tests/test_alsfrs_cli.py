@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from alsmeta.alsfrs import ITEM_COLUMNS
-from alsmeta.cli import main
+from conftest import run_cli as run
 
 PROACT = [
     "Q1_Speech",
@@ -59,12 +59,6 @@ def write(tmp_path: Path, text: str, name: str = "visits.csv") -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 OPTIONS = ["--subject-col", "subject", "--visit-col", "visit", "--onset-col", "months"]

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from alsmeta import escalc, load_dataset, meta_analysis
-from alsmeta.cli import main
 from alsmeta.meta import FIT_KEYS
+from conftest import run_cli as run
 
 
 @pytest.fixture
@@ -21,12 +21,6 @@ def bcg_csv(tmp_path: Path) -> Path:
     path = tmp_path / "bcg.csv"
     es.to_frame().to_csv(path, index=False, float_format="%.17g")
     return path
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def write(tmp_path: Path, text: str, name: str = "in.csv") -> Path:

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from alsmeta import escalc, load_dataset
-from alsmeta.cli import main
 from alsmeta.cli.diagnose_cmd import DIAGNOSE_KEYS
 from conftest import load_fixture
+from conftest import run_cli as run
 
 REFERENCE = {c["name"]: c for c in load_fixture("diagnostics_reference.json")["cases"]}
 
@@ -26,12 +26,6 @@ def bcg_csv(tmp_path: Path) -> Path:
     path = tmp_path / "bcg.csv"
     es.to_frame().to_csv(path, index=False, float_format="%.17g")
     return path
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def write(tmp_path: Path, text: str) -> Path:

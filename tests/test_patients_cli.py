@@ -11,14 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alsmeta.cli import main
 from alsmeta.patients import read_visits, responders, slopes, synth_cohort, write_visits
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
+from conftest import run_cli as run
 
 
 @pytest.fixture

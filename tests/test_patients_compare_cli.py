@@ -11,21 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alsmeta.cli import main
 from alsmeta.patients import synth_cohort, write_visits
 from conftest import load_fixture
+from conftest import run_cli as run
 
 CASE = next(c for c in load_fixture("mixed_reference.json")["cases"] if c["name"] == "n100")
 SLOPE_KEYS = [
     "slope_difference", "se", "statistic", "p_value", "ci_lower", "ci_upper", "df", "slopes",
     "variance_components", "n_subjects", "n_visits",
 ]  # fmt: skip
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

@@ -12,16 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alsmeta.cli import main
 from alsmeta.patients import read_visits, synth_cohort, write_visits
 from alsmeta.patients.cafs import cafs
 from alsmeta.patients.survival import survival
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
+from conftest import run_cli as run
 
 
 @pytest.fixture

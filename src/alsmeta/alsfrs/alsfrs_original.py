@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 
 from alsmeta.alsfrs.items import ITEM_COLUMNS, PROACT_ITEM_COLUMNS
-from alsmeta.alsfrs.scoring import Instrument, total_kernel, validate_items
-from alsmeta.errors import InputError, check_choice
+from alsmeta.alsfrs.scoring import Instrument, checked_items, total_kernel
+from alsmeta.errors import check_choice
 
 __all__ = [
     "APPROXIMATION_METHODS",
@@ -123,12 +123,8 @@ def total_score_original(
     >>> total_score_original(pd.DataFrame([visit])).tolist()
     [39.0]
     """
-    checked = validate_items(
-        frame, subject_col=subject_col, visit_col=visit_col, instrument=_ORIGINAL
-    )
-    if checked.problems:
-        raise InputError(checked.problems)
-    total = total_kernel(checked.items)
+    items = checked_items(frame, subject_col=subject_col, visit_col=visit_col, instrument=_ORIGINAL)
+    total = total_kernel(items)
     total.setflags(write=False)
     return total
 
@@ -183,10 +179,7 @@ def approximate_alsfrs_total(
     [39.0]
     """
     check_choice("method", method, APPROXIMATION_METHODS)
-    checked = validate_items(frame, subject_col=subject_col, visit_col=visit_col)
-    if checked.problems:
-        raise InputError(checked.problems)
-    items = checked.items
+    items = checked_items(frame, subject_col=subject_col, visit_col=visit_col)
     r_idx = [ITEM_COLUMNS.index(c) for c in _RESPIRATORY_R]
     first_nine = total_kernel(items[:, : len(_SHARED)])
     if method == "dyspnea":

@@ -293,6 +293,23 @@ def validate_items(
     return Validated(items=items, bad=bad, problems=tuple(p for *_, p in found), columns=columns)
 
 
+def checked_items(
+    frame: pd.DataFrame,
+    *,
+    subject_col: str | None = None,
+    visit_col: str | None = None,
+    skip: np.ndarray | None = None,
+    instrument: Instrument = ALSFRS_R,
+) -> np.ndarray:
+    """The item array of :func:`validate_items`; raise one error listing every problem."""
+    checked = validate_items(
+        frame, subject_col=subject_col, visit_col=visit_col, skip=skip, instrument=instrument
+    )
+    if checked.problems:
+        raise InputError(checked.problems)
+    return checked.items
+
+
 def _answered(frame: pd.DataFrame, name: str) -> np.ndarray:
     if name not in frame.columns:
         return np.zeros(len(frame), dtype=bool)
@@ -368,10 +385,7 @@ def total_score(
     >>> total_score(pd.DataFrame([visit])).tolist()
     [46.0]
     """
-    checked = validate_items(frame, subject_col=subject_col, visit_col=visit_col)
-    if checked.problems:
-        raise InputError(checked.problems)
-    total = total_kernel(checked.items)
+    total = total_kernel(checked_items(frame, subject_col=subject_col, visit_col=visit_col))
     total.setflags(write=False)
     return total
 
@@ -422,10 +436,8 @@ def domain_scores(
     0     9.0   18.0          9.0
     """
     check_choice("domains", domains, DOMAIN_CHOICES)
-    checked = validate_items(frame, subject_col=subject_col, visit_col=visit_col)
-    if checked.problems:
-        raise InputError(checked.problems)
-    return pd.DataFrame(domain_kernel(checked.items, domains), index=frame.index)
+    items = checked_items(frame, subject_col=subject_col, visit_col=visit_col)
+    return pd.DataFrame(domain_kernel(items, domains), index=frame.index)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)

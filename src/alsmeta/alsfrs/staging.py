@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from alsmeta.alsfrs.items import ITEM_COLUMNS, MAX_TOTAL
-from alsmeta.alsfrs.scoring import check_columns, validate_items
+from alsmeta.alsfrs.scoring import check_columns, checked_items
 from alsmeta.errors import InputError, Problem, check_choice
 
 __all__ = [
@@ -315,6 +315,17 @@ def _readonly(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return out
 
 
+def _component_lists(components: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The component arrays as JSON-safe lists, by name."""
+    return {k: v.tolist() for k, v in components.items()}
+
+
+def _stage_counts(stage: np.ndarray) -> str:
+    """``stage: visits`` for every stage present, in stage order."""
+    counts = pd.Series(stage).value_counts().sort_index()
+    return ", ".join(f"{k}: {v}" for k, v in counts.items())
+
+
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class KingsStage:
     """King's clinical stage per visit, with the components it was derived from.
@@ -366,7 +377,7 @@ class KingsStage:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-safe dict of lists plus the options."""
-        out: dict[str, Any] = {k: v.tolist() for k, v in self.components().items()}
+        out = _component_lists(self.components())
         out.update(
             precedence=self.precedence,
             zero_region=self.zero_region,
@@ -376,8 +387,7 @@ class KingsStage:
 
     def summary(self) -> str:
         """Return the count of visits per stage."""
-        counts = pd.Series(self.stage).value_counts().sort_index()
-        body = ", ".join(f"{k}: {v}" for k, v in counts.items())
+        body = _stage_counts(self.stage)
         options = f"precedence {self.precedence}, zero_region {self.zero_region}"
         return f"King's stage ({options}): {body}\n"
 
@@ -416,14 +426,13 @@ class MitosStage:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-safe dict of lists."""
-        out: dict[str, Any] = {k: v.tolist() for k, v in self.components().items()}
+        out = _component_lists(self.components())
         out["worst_so_far"] = self.worst_so_far
         return out
 
     def summary(self) -> str:
         """Return the count of visits per stage."""
-        counts = pd.Series(self.stage).value_counts().sort_index()
-        return "MiToS stage: " + ", ".join(f"{k}: {v}" for k, v in counts.items()) + "\n"
+        return "MiToS stage: " + _stage_counts(self.stage) + "\n"
 
 
 def _kings_result(
@@ -474,10 +483,7 @@ def _checked_items(
     subject_col: str | None,
     visit_col: str | None,
 ) -> np.ndarray:
-    checked = validate_items(frame, subject_col=subject_col, visit_col=visit_col, skip=died)
-    if checked.problems:
-        raise InputError(checked.problems)
-    return checked.items
+    return checked_items(frame, subject_col=subject_col, visit_col=visit_col, skip=died)
 
 
 def kings_stage(

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from alsmeta.cli._io import write_json
-from alsmeta.cli.fit_cmd import add_fit_options, load_effect_sizes
+from alsmeta.cli.fit_cmd import add_fit_options, load_effect_sizes, positive_weights
 from alsmeta.diagnostics import (
     begg_test,
     cumulative,
@@ -19,7 +19,7 @@ from alsmeta.diagnostics import (
     leave_one_out,
     trim_and_fill,
 )
-from alsmeta.diagnostics.influence import json_float, json_list
+from alsmeta.diagnostics.influence import json_float, json_list, no_such_column
 from alsmeta.effects import EffectSizeTable
 from alsmeta.errors import AlsmetaError, InputError, Problem
 from alsmeta.meta import MetaAnalysisResult, meta_analysis
@@ -87,30 +87,14 @@ def _level(text: str) -> float:
 def _column(es: EffectSizeTable, name: str, option: str) -> Any:
     data = es.data
     if data is None or name not in data.columns:
-        available = [] if data is None else [str(c) for c in data.columns]
-        raise InputError(
-            Problem(
-                f"{option} {name!r}: no such column; available columns: "
-                f"{', '.join(map(repr, available)) or 'none'}"
-            )
-        )
+        raise no_such_column(f"{option} {name!r}", data)
     return data[name]
 
 
 def _weights(args: argparse.Namespace, es: EffectSizeTable) -> Any:
     if args.weights is None:
         return None
-    values = pd.to_numeric(_column(es, args.weights, "--weights"), errors="coerce")
-    bad = [
-        Problem(
-            "weight is not a positive number", row=i + 1, study=es.study[i], column=args.weights
-        )
-        for i in range(es.k)
-        if not (values.iloc[i] > 0)
-    ]
-    if bad:
-        raise InputError(bad)
-    return values.to_numpy(dtype=float)
+    return positive_weights(_column(es, args.weights, "--weights"), es, args.weights)
 
 
 def _or_nulls(section: str, compute: Any) -> tuple[dict[str, Any], Any]:

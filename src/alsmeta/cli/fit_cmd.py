@@ -91,11 +91,14 @@ def _weights(args: argparse.Namespace, es: EffectSizeTable) -> Any:
     data = es.data
     if data is None or args.weights not in data.columns:
         raise InputError(Problem(f"no column {args.weights!r} for --weights"))
-    values = pd.to_numeric(data[args.weights], errors="coerce")
+    return positive_weights(data[args.weights], es, args.weights)
+
+
+def positive_weights(column: pd.Series, es: EffectSizeTable, name: str) -> Any:
+    """The ``--weights`` column as floats; one error lists every row that is not > 0."""
+    values = pd.to_numeric(column, errors="coerce")
     bad = [
-        Problem(
-            "weight is not a positive number", row=i + 1, study=es.study[i], column=args.weights
-        )
+        Problem("weight is not a positive number", row=i + 1, study=es.study[i], column=name)
         for i in range(es.k)
         if not (values.iloc[i] > 0)
     ]

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,23 +17,19 @@ import numpy as np
 import pandas as pd
 
 from alsmeta.cli import patients_compare, patients_outcomes
-from alsmeta.cli._io import read_table
+from alsmeta.cli._patients_io import emit_text, load_visits, render_text
 from alsmeta.errors import InputError, Problem
 from alsmeta.patients import (
     PRESETS,
-    VisitTable,
     fit_d50,
     lead_in,
-    read_visits,
     responders,
     slopes,
     synth_cohort,
-    visit_table,
     write_proact,
     write_proact_long,
     write_visits,
 )
-from alsmeta.patients.proact import atomic_write_text
 from alsmeta.patients.responders import HANDLING
 
 
@@ -252,12 +246,6 @@ def _output_options(p: argparse.ArgumentParser, *, default: str) -> None:
     )
 
 
-def _load(args: argparse.Namespace) -> VisitTable:
-    if args.file == "-":
-        return visit_table(read_table("-"), sort=args.sort, keep_going=args.keep_going)
-    return read_visits(args.file, sort=args.sort, keep_going=args.keep_going)
-
-
 def _shortest(value: object) -> str:
     text = repr(float(value))  # type: ignore[arg-type]
     return text[:-2] if text.endswith(".0") else text
@@ -269,27 +257,14 @@ def _csv(frame: pd.DataFrame) -> str:
     return buffer.getvalue()
 
 
-def _emit(text: str, output: str | None) -> None:
-    """Write all of ``text`` to stdout or, atomically, to ``output``."""
-    if output in (None, "-"):
-        sys.stdout.write(text)
-        return
-    try:
-        atomic_write_text(text, Path(output))
-    except OSError as exc:
-        raise InputError(Problem(f"cannot write {output}: {exc.strerror or exc}")) from None
-
-
 def _render(result: Any, fmt: str) -> str:
-    if fmt == "json":
-        return json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n"
     if fmt == "csv":
         return _csv(result.to_frame())
-    return str(result.summary())
+    return render_text(result, fmt)
 
 
 def handle_slopes(args: argparse.Namespace) -> int:
-    vt = _load(args)
+    vt = load_visits(args)
     result = slopes(
         vt,
         time=args.time,
@@ -298,12 +273,12 @@ def handle_slopes(args: argparse.Namespace) -> int:
         min_span_months=args.min_span,
         anchor_onset=args.anchor_onset,
     )
-    _emit(_render(result, args.format), args.output)
+    emit_text(_render(result, args.format), args.output)
     return 0
 
 
 def handle_lead_in(args: argparse.Namespace) -> int:
-    vt = _load(args)
+    vt = load_visits(args)
     result = lead_in(
         vt,
         treatment_day=args.treatment_day,
@@ -314,12 +289,12 @@ def handle_lead_in(args: argparse.Namespace) -> int:
         test=args.test,
         level=args.level,
     )
-    _emit(_render(result, args.format), args.output)
+    emit_text(_render(result, args.format), args.output)
     return 0
 
 
 def handle_responders(args: argparse.Namespace) -> int:
-    vt = _load(args)
+    vt = load_visits(args)
     changes = {
         key: value
         for key, value in (
@@ -342,12 +317,12 @@ def handle_responders(args: argparse.Namespace) -> int:
         visit_window_days=args.visit_window_days,
         **changes,
     )
-    _emit(_render(result, args.format), args.output)
+    emit_text(_render(result, args.format), args.output)
     return 0
 
 
 def handle_d50(args: argparse.Namespace) -> int:
-    vt = _load(args)
+    vt = load_visits(args)
     bounds = {
         key: tuple(value)
         for key, value in (("d50_bounds", args.d50_bounds), ("dx_bounds", args.dx_bounds))
@@ -359,7 +334,7 @@ def handle_d50(args: argparse.Namespace) -> int:
         progress=True if args.progress else None,
         **bounds,
     )
-    _emit(_render(result, args.format), args.output)
+    emit_text(_render(result, args.format), args.output)
     return 0
 
 
@@ -386,5 +361,5 @@ def handle_synth(args: argparse.Namespace) -> int:
             raise InputError(Problem(f"cannot write {args.output}: {exc.strerror}")) from None
         return 0
     text = write_proact_long(cohort) if args.layout == "long" else write_visits(cohort)
-    _emit(text, args.output)
+    emit_text(text, args.output)
     return 0

@@ -10,7 +10,6 @@ visit file the other ``patients`` actions read (ALSFRS-R items, PRO-ACT).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from alsmeta.cli._io import read_table
+from alsmeta.cli._patients_io import render_text
 from alsmeta.errors import InputError, Problem
 from alsmeta.patients import read_visits, visit_table
 from alsmeta.patients.mixed import TrialVisits, ancova, mmrm, slope_model, trial_visits
@@ -121,10 +121,7 @@ def handle_compare(args: argparse.Namespace) -> int:
             reml=args.method == "REML",
             level=args.level,
         )
-    if args.format == "json":
-        text = json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n"
-    else:
-        text = str(result.summary())
+    text = render_text(result, args.format)
     if args.output in (None, "-"):
         sys.stdout.write(text)
     else:

@@ -10,20 +10,17 @@ the statistics are in :mod:`alsmeta.patients.cafs` and :mod:`alsmeta.patients.su
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from alsmeta.cli._io import read_table
+from alsmeta.cli._patients_io import emit_text, load_visits, render_text
 from alsmeta.errors import InputError, Problem
 from alsmeta.patients.cafs import DROPOUT_RULES, cafs
-from alsmeta.patients.proact import atomic_write_text, read_visits
 from alsmeta.patients.survival import CONF_TYPES, EVENTS, survival
-from alsmeta.patients.visits import VisitTable, visit_table
+from alsmeta.patients.visits import VisitTable
 
 __all__ = ["add_parsers", "handle_cafs", "handle_survival"]
 
@@ -116,10 +113,7 @@ def _format_options(p: argparse.ArgumentParser) -> None:
 
 
 def _load(args: argparse.Namespace) -> tuple[VisitTable, pd.DataFrame | None]:
-    if args.file == "-":
-        vt = visit_table(read_table("-"), sort=args.sort, keep_going=args.keep_going)
-    else:
-        vt = read_visits(args.file, sort=args.sort, keep_going=args.keep_going)
+    vt = load_visits(args)
     events = None
     if args.deaths is not None:
         if args.deaths == "-" and args.file == "-":
@@ -129,17 +123,7 @@ def _load(args: argparse.Namespace) -> tuple[VisitTable, pd.DataFrame | None]:
 
 
 def _emit(result: Any, args: argparse.Namespace) -> None:
-    if args.format == "json":
-        text = json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n"
-    else:
-        text = str(result.summary())
-    if args.output in (None, "-"):
-        sys.stdout.write(text)
-        return
-    try:
-        atomic_write_text(text, Path(args.output))
-    except OSError as exc:
-        raise InputError(Problem(f"cannot write {args.output}: {exc.strerror or exc}")) from None
+    emit_text(render_text(result, args.format), args.output)
 
 
 def handle_cafs(args: argparse.Namespace) -> int:

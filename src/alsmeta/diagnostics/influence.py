@@ -82,6 +82,19 @@ def check_result(res: Any, what: str, min_k: int = 2) -> MetaAnalysisResult:
     return res
 
 
+def no_such_column(what: str, data: pd.DataFrame | None, column: str | None = None) -> InputError:
+    """The error for ``what`` (e.g. ``order='year'``) naming a column ``data`` lacks,
+    listing the columns it has."""
+    available = [] if data is None else [str(c) for c in data.columns]
+    return InputError(
+        Problem(
+            f"{what}: no such column; available columns: "
+            f"{', '.join(map(repr, available)) or 'none'}",
+            column=column,
+        )
+    )
+
+
 def format_cell(x: float, digits: int = 4) -> str:
     """Fixed point with ``digits`` decimals, ``NA`` for nan (as R prints)."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
@@ -104,6 +117,25 @@ def format_columns(row_names: Sequence[str], columns: Sequence[tuple[str, Sequen
         cells = [cells[i].rjust(w) for (_, cells), w in zip(columns, widths, strict=True)]
         lines.append(name.ljust(name_width) + "".join(" " + c for c in cells))
     return "\n".join(lines)
+
+
+def per_key_columns(frame: pd.DataFrame, obj: Any, keys: Sequence[str]) -> pd.DataFrame:
+    """Add one column of ``frame`` per attribute of ``obj`` named in ``keys``, in order."""
+    for key in keys:
+        frame[key] = np.asarray(getattr(obj, key))
+    return frame
+
+
+def per_key_json_lists(obj: Any, keys: Sequence[str]) -> dict[str, list[float | None]]:
+    """One JSON-safe list per attribute of ``obj`` named in ``keys``, in order."""
+    return {key: json_list(getattr(obj, key)) for key in keys}
+
+
+def with_notes(lines: list[str], notes: Sequence[str]) -> str:
+    """Join a printed table's ``lines``, followed by a ``Notes:`` block when there are any."""
+    if notes:
+        lines = [*lines, "", "Notes:", *(f"- {n}" for n in notes)]
+    return "\n".join(lines) + "\n"
 
 
 def _unscaled_vb(v: np.ndarray, tau2: np.ndarray, a: np.ndarray | None) -> np.ndarray:
@@ -195,17 +227,13 @@ class LeaveOneOutResult:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per omitted study: ``study`` and the refit's statistics."""
-        frame = pd.DataFrame({"study": list(self.study)})
-        for key in _PER_FIT_KEYS:
-            frame[key] = np.asarray(getattr(self, key))
-        return frame
+        return per_key_columns(pd.DataFrame({"study": list(self.study)}), self, _PER_FIT_KEYS)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict: ``study`` and one list per statistic, in input order."""
         out: dict[str, Any] = {"method": self.method, "test": self.test, "level": self.level}
         out["study"] = list(self.study)
-        for key in _PER_FIT_KEYS:
-            out[key] = json_list(getattr(self, key))
+        out.update(per_key_json_lists(self, _PER_FIT_KEYS))
         out["notes"] = list(self.notes)
         return out
 
@@ -235,10 +263,7 @@ def _fit_table(obj: Any, title: str) -> str:
         ("I2", [format_cell(x) for x in obj.i2]),
         ("H2", [format_cell(x) for x in obj.h2]),
     ]
-    lines = ["", title, "", format_columns(obj.study, columns)]
-    if obj.notes:
-        lines += ["", "Notes:"] + [f"- {n}" for n in obj.notes]
-    return "\n".join(lines) + "\n"
+    return with_notes(["", title, "", format_columns(obj.study, columns)], obj.notes)
 
 
 def _few_notes(res: MetaAnalysisResult, what: str) -> list[str]:
@@ -334,9 +359,7 @@ class InfluenceResult:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per study: ``study``, the measures and ``influential``."""
-        frame = pd.DataFrame({"study": list(self.study)})
-        for key in _INFLUENCE_KEYS:
-            frame[key] = np.asarray(getattr(self, key))
+        frame = per_key_columns(pd.DataFrame({"study": list(self.study)}), self, _INFLUENCE_KEYS)
         frame["influential"] = np.asarray(self.influential)
         return frame
 
@@ -344,8 +367,7 @@ class InfluenceResult:
         """JSON-safe dict with one list per measure."""
         out: dict[str, Any] = {"method": self.method, "test": self.test, "level": self.level}
         out["study"] = list(self.study)
-        for key in _INFLUENCE_KEYS:
-            out[key] = json_list(getattr(self, key))
+        out.update(per_key_json_lists(self, _INFLUENCE_KEYS))
         out["influential"] = [bool(b) for b in self.influential]
         out["notes"] = list(self.notes)
         return out
@@ -365,9 +387,7 @@ class InfluenceResult:
             ("inf", ["*" if b else "" for b in self.influential]),
         ]
         lines = ["", "Influence diagnostics", "", format_columns(self.study, columns)]
-        if self.notes:
-            lines += ["", "Notes:"] + [f"- {n}" for n in self.notes]
-        return "\n".join(lines) + "\n"
+        return with_notes(lines, self.notes)
 
     def __str__(self) -> str:
         return self.summary()
@@ -598,17 +618,14 @@ class CumulativeResult:
     def to_frame(self) -> pd.DataFrame:
         """One row per step: ``study`` added, ``index`` (input row, 0-based), statistics."""
         frame = pd.DataFrame({"study": list(self.study), "index": np.asarray(self.order)})
-        for key in _PER_FIT_KEYS:
-            frame[key] = np.asarray(getattr(self, key))
-        return frame
+        return per_key_columns(frame, self, _PER_FIT_KEYS)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict: ``order`` (0-based input rows), ``study`` and the statistics."""
         out: dict[str, Any] = {"method": self.method, "test": self.test, "level": self.level}
         out["order"] = [int(i) for i in self.order]
         out["study"] = list(self.study)
-        for key in _PER_FIT_KEYS:
-            out[key] = json_list(getattr(self, key))
+        out.update(per_key_json_lists(self, _PER_FIT_KEYS))
         out["notes"] = list(self.notes)
         return out
 
@@ -681,13 +698,7 @@ def cumulative(
         if isinstance(order, str):
             data = res.es.data
             if data is None or order not in data.columns:
-                available = [] if data is None else [str(c) for c in data.columns]
-                raise InputError(
-                    Problem(
-                        f"order={order!r}: no such column; available columns: "
-                        f"{', '.join(map(repr, available)) or 'none'}"
-                    )
-                )
+                raise no_such_column(f"order={order!r}", data)
             values = data[order].to_numpy()
         else:
             values = np.asarray(order)

@@ -21,7 +21,9 @@ from alsmeta.diagnostics.influence import (
     check_result,
     json_float,
     json_list,
+    no_such_column,
     readonly,
+    with_notes,
 )
 from alsmeta.effects import EffectSizeTable
 from alsmeta.errors import AlsmetaError, InputError, Problem, check_choice, check_level
@@ -104,14 +106,7 @@ def _sample_sizes(res: MetaAnalysisResult, ni: Any) -> np.ndarray:
         ni = "ni"
     if isinstance(ni, str):
         if data is None or ni not in data.columns:
-            available = [] if data is None else [str(c) for c in data.columns]
-            raise InputError(
-                Problem(
-                    f"ni={ni!r}: no such column; available columns: "
-                    f"{', '.join(map(repr, available)) or 'none'}",
-                    column=ni,
-                )
-            )
+            raise no_such_column(f"ni={ni!r}", data, column=ni)
         values = pd.to_numeric(data[ni], errors="coerce").to_numpy(dtype=float)
         column: str | None = ni
     else:
@@ -216,9 +211,7 @@ class EggerResult:
                 f"{_LIMIT_TEXT[self.predictor]}b = {self.limit_estimate:.4f} "
                 f"(CI: {self.limit_ci_lower:.4f}, {self.limit_ci_upper:.4f})"
             )
-        if self.notes:
-            lines += ["", "Notes:"] + [f"- {n}" for n in self.notes]
-        return "\n".join(lines) + "\n"
+        return with_notes(lines, self.notes)
 
     def __str__(self) -> str:
         return self.summary()
@@ -403,9 +396,7 @@ class BeggResult:
             "",
             f"Kendall's tau = {self.tau:.4f}, p {_p_phrase(self.p_value)}",
         ]
-        if self.notes:
-            lines += ["", "Notes:"] + [f"- {n}" for n in self.notes]
-        return "\n".join(lines) + "\n"
+        return with_notes(lines, self.notes)
 
     def __str__(self) -> str:
         return self.summary()
@@ -936,9 +927,7 @@ class PetPeeseResult:
                 f"{format_p(r.p_value):>7} {r.ci_lower:8.4f} {r.ci_upper:8.4f}"
             )
         lines += ["", f"Selected: {self.selected} (estimate {self.estimate:.4f})"]
-        if self.notes:
-            lines += ["", "Notes:"] + [f"- {n}" for n in self.notes]
-        return "\n".join(lines) + "\n"
+        return with_notes(lines, self.notes)
 
     def __str__(self) -> str:
         return self.summary()
@@ -1085,9 +1074,7 @@ class FailSafeNResult:
             ]
         n = "Inf" if math.isinf(self.fsnum) else f"{self.fsnum:.0f}"
         lines += ["", f"Fail-safe N: {n}"]
-        if self.notes:
-            lines += ["", "Notes:"] + [f"- {x}" for x in self.notes]
-        return "\n".join(lines) + "\n"
+        return with_notes(lines, self.notes)
 
     def __str__(self) -> str:
         return self.summary()

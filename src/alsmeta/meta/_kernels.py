@@ -487,6 +487,14 @@ def root_or_zero(d: Any, target: Value) -> Value:
     return tau2
 
 
+def q_root_with_se(d: Any, target: float, k: int, p: int) -> tuple[Value, Value]:
+    """:func:`root_or_zero` and the standard error metafor gives the Paule-Mandel and
+    empirical Bayes estimates, ``sqrt(2 k^2 / (k - p) / sum(w)^2)``."""
+    tau2 = root_or_zero(d, target)
+    w = 1.0 / (d.v + _col(tau2))
+    return tau2, np.sqrt(2.0 * k**2 / (k - p) / _rowsum(w) ** 2)
+
+
 # ------------------------------------------------------------------- estimators
 @dataclass(frozen=True, slots=True)
 class Tau2Fit:
@@ -538,9 +546,7 @@ def estimate_tau2(d: Data, method: str, weights: Array | None = None) -> Tau2Fit
             # EB's fixed point sum(w (y - mu)^2) k/(k-p) = k is Q(tau2) = k - p, the
             # Paule-Mandel equation: solve it exactly. metafor's iteration reaches the same
             # root, or creeps to 0 when Q(0) < k - p.
-            tau2 = root_or_zero(d, float(k - p))
-            w = 1.0 / (d.v + _col(tau2))
-            return fit(tau2, np.sqrt(2.0 * k**2 / (k - p) / _rowsum(w) ** 2))
+            return fit(*q_root_with_se(d, float(k - p), k, p))
         reml = method == "REML"
         tau2, iterations, converged = likelihood_root(d, _clip0(tau2_he), reml)
         # metafor's ll0check: a boundary maximum that beats the local one wins.
@@ -565,9 +571,7 @@ def estimate_tau2(d: Data, method: str, weights: Array | None = None) -> Tau2Fit
         return fit(tau2, se)
     if method in ("PM", "PMM"):
         target = float(k - p) if method == "PM" else chi2_ppf(0.5, k - p)
-        tau2 = root_or_zero(d, target)
-        w = 1.0 / (d.v + _col(tau2))
-        return fit(tau2, np.sqrt(2.0 * k**2 / (k - p) / _rowsum(w) ** 2))
+        return fit(*q_root_with_se(d, target, k, p))
     if method == "GENQ":
         if weights is None:
             raise ValueError("method='GENQ' needs weights")

@@ -36,7 +36,7 @@ from alsmeta.meta._kernels import (
     _select,
     chi2_ppf,
     likelihood_root,
-    root_or_zero,
+    q_root_with_se,
 )
 
 
@@ -245,9 +245,7 @@ def estimate_tau2_reg(d: RegData, method: str, weights: Array | None = None) -> 
             )
             return fit(tau2, se)
         if method == "EB":
-            tau2 = root_or_zero(d, float(k - p))
-            w = 1.0 / (d.v + _col(tau2))
-            return fit(tau2, np.sqrt(2.0 * k**2 / (k - p) / _rowsum(w) ** 2))
+            return fit(*q_root_with_se(d, float(k - p), k, p))
         reml = method == "REML"
         tau2, iterations, converged = likelihood_root(d, _clip0(tau2_he), reml)
         reset = converged & (d.loglik(zero, reml) - d.loglik(tau2, reml) > 1e-10) & (tau2 > 0)
@@ -269,9 +267,7 @@ def estimate_tau2_reg(d: RegData, method: str, weights: Array | None = None) -> 
         return fit(tau2, se)
     if method in ("PM", "PMM"):
         target = float(k - p) if method == "PM" else chi2_ppf(0.5, k - p)
-        tau2 = root_or_zero(d, target)
-        w = 1.0 / (d.v + _col(tau2))
-        return fit(tau2, np.sqrt(2.0 * k**2 / (k - p) / _rowsum(w) ** 2))
+        return fit(*q_root_with_se(d, target, k, p))
     if method == "GENQ":
         if weights is None:
             raise ValueError("method='GENQ' needs weights")

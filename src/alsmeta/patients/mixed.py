@@ -69,6 +69,25 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
+def _estimate_json(result: Any, estimate_key: str = "estimate") -> dict[str, Any]:
+    """The estimate and its test, JSON-safe, in the key order every ``to_dict`` uses."""
+    keys = (estimate_key, "se", "statistic", "p_value", "ci_lower", "ci_upper", "df")
+    return {key: _json(getattr(result, key)) for key in keys}
+
+
+def _subjects_json(subjects: pd.DataFrame, columns: list[str]) -> dict[str, Any]:
+    """How many subjects did not contribute, and ``columns`` of every subject."""
+    return {
+        "n_excluded": int((subjects["status"] != "ok").sum()),
+        "subjects": _records(subjects[columns]),
+    }
+
+
+def _join_with_notes(lines: list[str], notes: tuple[str, ...]) -> str:
+    """A summary's lines, then one ``note:`` line per note."""
+    return "\n".join([*lines, *(f"note: {n}" for n in notes)]) + "\n"
+
+
 def _readonly(array: np.ndarray) -> np.ndarray:
     out = np.array(array, dtype=float)
     out.setflags(write=False)
@@ -628,13 +647,7 @@ class SlopeModelResult:
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-safe dict of ``alsmeta patients compare --model slope``."""
         return {
-            "slope_difference": _json(self.slope_difference),
-            "se": _json(self.se),
-            "statistic": _json(self.statistic),
-            "p_value": _json(self.p_value),
-            "ci_lower": _json(self.ci_lower),
-            "ci_upper": _json(self.ci_upper),
-            "df": _json(self.df),
+            **_estimate_json(self, "slope_difference"),
             "slopes": _records(self.slopes),
             "variance_components": {
                 "intercept_var": _json(self.intercept_var),
@@ -680,8 +693,7 @@ class SlopeModelResult:
             f"Convergence: {self.iterations} iterations, max|gradient| {self.gradient_norm:.2g}"
             + (", boundary (singular) fit" if self.boundary else ""),
         ]
-        lines += [f"note: {n}" for n in self.notes]
-        return "\n".join(lines) + "\n"
+        return _join_with_notes(lines, self.notes)
 
 
 def _inference(
@@ -948,18 +960,11 @@ class AncovaResult:
             "model": "ancova",
             "month": self.month,
             "window": self.window,
-            "estimate": _json(self.estimate),
-            "se": _json(self.se),
-            "statistic": _json(self.statistic),
-            "p_value": _json(self.p_value),
-            "ci_lower": _json(self.ci_lower),
-            "ci_upper": _json(self.ci_upper),
-            "df": _json(self.df),
+            **_estimate_json(self),
             "coefficients": _records(self.coefficients),
             "by_arm": _records(self.by_arm),
             "n_subjects": self.n_subjects,
-            "n_excluded": int((self.subjects["status"] != "ok").sum()),
-            "subjects": _records(self.subjects[["subject_id", "arm", "status"]]),
+            **_subjects_json(self.subjects, ["subject_id", "arm", "status"]),
             "notes": list(self.notes),
         }
 
@@ -981,8 +986,7 @@ class AncovaResult:
             f"{self.ci_upper:.4f}",
             f"subjects: {self.n_subjects} of {len(self.subjects)} contributed",
         ]
-        lines += [f"note: {n}" for n in self.notes]
-        return "\n".join(lines) + "\n"
+        return _join_with_notes(lines, self.notes)
 
 
 def _ols(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -1194,13 +1198,7 @@ class MmrmResult:
             "visits_months": list(self.visits_months),
             "window": self.window,
             "method": self.method,
-            "estimate": _json(self.estimate),
-            "se": _json(self.se),
-            "statistic": _json(self.statistic),
-            "p_value": _json(self.p_value),
-            "ci_lower": _json(self.ci_lower),
-            "ci_upper": _json(self.ci_upper),
-            "df": _json(self.df),
+            **_estimate_json(self),
             "df_method": "between-within",
             "by_visit": _records(self.by_visit),
             "coefficients": _records(self.coefficients),
@@ -1209,8 +1207,7 @@ class MmrmResult:
             "converged": self.converged,
             "n_subjects": self.n_subjects,
             "n_obs": self.n_obs,
-            "n_excluded": int((self.subjects["status"] != "ok").sum()),
-            "subjects": _records(self.subjects[["subject_id", "arm", "n_visits_used", "status"]]),
+            **_subjects_json(self.subjects, ["subject_id", "arm", "n_visits_used", "status"]),
             "notes": list(self.notes),
         }
 
@@ -1234,8 +1231,7 @@ class MmrmResult:
             f"df {self.df:g} between-within, p-val {self.p_value:.4g}), {self.level:.0%} CI "
             f"{self.ci_lower:.4f} to {self.ci_upper:.4f}",
         ]
-        lines += [f"note: {n}" for n in self.notes]
-        return "\n".join(lines) + "\n"
+        return _join_with_notes(lines, self.notes)
 
 
 def _mmrm_deviance(

@@ -700,30 +700,19 @@ def forest_plot(
         edge += w
         xs_right.append((c, edge - 0.05, "right"))
     headers = dict([("label", "Study"), *left_cols, *right_cols])
-    for c, dx, ha in xs_left:
-        ax.text(
-            0,
-            header_y,
-            headers[c],
-            transform=offset_transform(ax, dx, 0, x="axes", y="data"),
-            ha=ha,
-            va="center",
-            fontsize=_FONT,
-            fontweight="bold",
-            gid="header",
-        )
-    for c, dx, ha in xs_right:
-        ax.text(
-            1,
-            header_y,
-            headers[c],
-            transform=offset_transform(ax, dx, 0, x="axes", y="data"),
-            ha=ha,
-            va="center",
-            fontsize=_FONT,
-            fontweight="bold",
-            gid="header",
-        )
+    for anchor, cols in ((0, xs_left), (1, xs_right)):
+        for c, dx, ha in cols:
+            ax.text(
+                anchor,
+                header_y,
+                headers[c],
+                transform=offset_transform(ax, dx, 0, x="axes", y="data"),
+                ha=ha,
+                va="center",
+                fontsize=_FONT,
+                fontweight="bold",
+                gid="header",
+            )
     for j, entry in enumerate(display):
         y = n_rows - j
         if entry[0] == "line":
@@ -800,24 +789,16 @@ def forest_plot(
     )
     left_cut, right_cut = ci_lo < x_lo, ci_hi > x_hi
     if left_cut.any() or right_cut.any():
-        ax.scatter(
-            np.full(left_cut.sum(), x_lo),
-            ys[left_cut],
-            marker="<",
-            s=30,
-            color="black",
-            gid="ci_clipped",
-            zorder=3,
-        )
-        ax.scatter(
-            np.full(right_cut.sum(), x_hi),
-            ys[right_cut],
-            marker=">",
-            s=30,
-            color="black",
-            gid="ci_clipped",
-            zorder=3,
-        )
+        for cut, edge, marker in ((left_cut, x_lo, "<"), (right_cut, x_hi, ">")):
+            ax.scatter(
+                np.full(cut.sum(), edge),
+                ys[cut],
+                marker=marker,
+                s=30,
+                color="black",
+                gid="ci_clipped",
+                zorder=3,
+            )
     wmax = np.nanmax(weight) if np.isfinite(weight).any() else 1.0
     sizes = np.maximum(_SQUARE * np.nan_to_num(weight) / wmax, 6.0)
     inside = (est >= x_lo) & (est <= x_hi)

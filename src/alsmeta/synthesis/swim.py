@@ -619,6 +619,18 @@ def _check_p(
     return out
 
 
+def _labelled_p_values(
+    p: Any, study: Any, problems: list[Problem]
+) -> tuple[int, tuple[str, ...], np.ndarray]:
+    """The number of p-values, their study labels and the checked values; no p-values
+    at all is an error at once, as nothing else can be checked."""
+    k = int(np.asarray(p, dtype=object).size)
+    if k == 0:
+        raise InputError(Problem("p has no values"))
+    labels = study_labels(study, k, problems)
+    return k, labels, _check_p(p, labels, problems)
+
+
 def _one_sided(
     p: np.ndarray, codes: np.ndarray | None, two_sided: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -799,11 +811,7 @@ def combine_p_values(
     """
     method = check_choice("method", method, COMBINE_METHODS)
     problems: list[Problem] = []
-    k = int(np.asarray(p, dtype=object).size)
-    if k == 0:
-        raise InputError(Problem("p has no values"))
-    labels = study_labels(study, k, problems)
-    values = _check_p(p, labels, problems)
+    k, labels, values = _labelled_p_values(p, study, problems)
     codes: np.ndarray | None = None
     if two_sided:
         if directions is None:
@@ -1074,11 +1082,7 @@ def albatross_data(
     """
     measure = check_choice("measure", measure, ALBATROSS_MEASURES)
     problems: list[Problem] = []
-    k = int(np.asarray(p, dtype=object).size)
-    if k == 0:
-        raise InputError(Problem("p has no values"))
-    labels = study_labels(study, k, problems)
-    values = _check_p(p, labels, problems)
+    k, labels, values = _labelled_p_values(p, study, problems)
     sizes = np.asarray(n, dtype=float).ravel()
     if sizes.size != k:
         problems.append(Problem(f"n has {sizes.size} values for {k} p-values"))
