@@ -9,13 +9,14 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,lint,plot]"
+	$(BIN)/python -m pip install --quiet -e ".[test,lint,plot,report]"
 	touch $(STAMP)
 
 install: $(STAMP)
 
+# The main job: the HTML report from the bundled evidence (progress on stderr).
 run: $(STAMP)
-	$(BIN)/alsmeta example
+	$(BIN)/alsmeta report
 
 test: $(STAMP)
 	$(BIN)/python -m pytest src tests

@@ -107,7 +107,11 @@ def from_module(name: str) -> Callable[[Any], None]:
 
 
 #: The ``alsmeta evidence`` subcommands, in help order; append to add one.
-SUBCOMMANDS: list[Callable[[Any], None]] = [_add_validate, _add_show]
+SUBCOMMANDS: list[Callable[[Any], None]] = [
+    _add_validate,
+    _add_show,
+    from_module("evidence_claims"),
+]
 
 
 def handle_validate(args: argparse.Namespace) -> int:

@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "patients": ("patients_cmd", "patient-level ALSFRS-R analysis: slopes, responders, ..."),
     "example": ("example_cmd", "fit the bundled BCG example and print the summary"),
     "evidence": ("evidence_cmd", "validate and show the bundled ALS evidence base"),
+    "report": ("report_cmd", "write the evidence report (one self-contained HTML file)"),
 }
 
 EXIT_OK = 0
