@@ -191,17 +191,31 @@ def _exclusive_sums(x: Array) -> Array:
 def projection_traces(w: Array) -> tuple[Value, Value]:
     """``tr(P)`` and ``tr(PP)`` of ``P = W - w w'/sum(w)``, free of cancellation.
 
-    ``P_ii = w_i c_i / s`` and ``P_ij = -w_i w_j / s`` with ``c_i = sum_{j!=i} w_j``, so
-    ``tr(P) = sum(w c)/s`` and ``tr(PP) = sum(w^2 (c^2 + d))/s^2`` with
-    ``d_i = sum_{j!=i} w_j^2``: sums of positive terms. The textbook forms
-    ``s - sum(w^2)/s`` and ``sum(w^2) - 2 sum(w^3)/s + (sum(w^2)/s)^2`` lose every digit
-    when one study's variance is 10^7 times smaller than the others'.
+    The textbook forms ``s - sum(w^2)/s`` and ``sum(w^2) - 2 sum(w^3)/s + (sum(w^2)/s)^2``
+    lose every digit when one study's variance is 10^7 times smaller than the others'.
+    They are used while they keep ~10 digits; otherwise ``P_ii = w_i c_i / s`` and
+    ``P_ij = -w_i w_j / s`` with ``c_i = sum_{j!=i} w_j`` give ``tr(P) = sum(w c)/s`` and
+    ``tr(PP) = sum(w^2 (c^2 + d))/s^2`` with ``d_i = sum_{j!=i} w_j^2``: sums of positive
+    terms.
     """
     s = _rowsum(w)
     w2 = w * w
+    s2, s3 = _rowsum(w2), _rowsum(w2 * w)
+    ratio = s2 / s
+    tr_p = s - ratio
+    tr_pp = s2 - 2.0 * s3 / s + ratio * ratio
+    accurate = (tr_p > 1e-6 * s) & (tr_pp > 1e-6 * s2)
+    if _all(accurate):
+        return tr_p, tr_pp
     c = _exclusive_sums(w)
     dd = _exclusive_sums(w2)
-    return _rowsum(w * c) / s, _rowsum(w2 * (c * c + dd)) / (s * s)
+    exact_p = _rowsum(w * c) / s
+    exact_pp = _rowsum(w2 * (c * c + dd)) / (s * s)
+    return _select(accurate, tr_p, exact_p), _select(accurate, tr_pp, exact_pp)
+
+
+def _all(x: Any) -> bool:
+    return bool(x.all()) if isinstance(x, np.ndarray) else bool(x)
 
 
 def q_and_slope(d: Data, tau2: Value) -> tuple[Value, Value]:
@@ -238,7 +252,7 @@ def score_terms(d: Data, tau2: Value, reml: bool) -> tuple[Value, Value, Value]:
         # The moment forms cancel when one weight dominates; they are exact to ~1e-10
         # while the traces exceed 1e-6 of their leading terms, else recompute exactly.
         accurate = (tr_p > 1e-6 * a00) & (info > 1e-6 * a10)
-        if not np.all(accurate):
+        if not _all(accurate):
             exact_p, exact_pp = projection_traces(1.0 / (d.v + _col(tau2)))
             tr_p = _select(accurate, tr_p, exact_p)
             info = _select(accurate, info, exact_pp)
