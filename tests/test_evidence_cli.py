@@ -122,6 +122,9 @@ def test_show_csv_columns_and_oh2018(capsys) -> None:
     assert round(float(oh["vi"]) ** 0.5, 2) == 1.07
     assert oh["design"] == "RCT" and oh["route"] == "intrathecal"
     assert oh["conversion"] == "reported_md_ci+se_from_ci_t"
+    # Oh 2018, Table 3: MD 3.38 (95 % CI 1.23 to 5.54), shown as printed beside yi and vi
+    assert (float(oh["reported_estimate"]), float(oh["reported_ci_lower"]),
+            float(oh["reported_ci_upper"])) == (3.38, 1.23, 5.54)  # fmt: skip
     assert rows["Oh2015_phI"]["yi"] == "" and rows["Oh2015_phI"]["reason"]
 
 

@@ -36,7 +36,8 @@ FORMATS: tuple[str, ...] = ("text", "csv", "json")
 
 SHOW_COLUMNS: tuple[str, ...] = (
     "study_id", "outcome_id", "design", "randomised", "route", "cell_type", "endpoint",
-    "timepoint_months", "measure", "yi", "vi", "conversion", "assumptions", "reason",
+    "timepoint_months", "measure", "yi", "vi", "reported_estimate", "reported_ci_lower",
+    "reported_ci_upper", "conversion", "assumptions", "reason",
     "source_url", "source_location",
 )  # fmt: skip
 

@@ -180,6 +180,11 @@ class EvidenceBase:
                     "measure": measure,
                     "yi": res.yi,
                     "vi": res.vi,
+                    # The between-group effect and interval exactly as the source prints
+                    # them (on the source's scale), beside the converted yi and vi.
+                    "reported_estimate": _value(o.effect.estimate) if o.effect else None,
+                    "reported_ci_lower": _value(o.effect.ci_lower) if o.effect else None,
+                    "reported_ci_upper": _value(o.effect.ci_upper) if o.effect else None,
                     "conversion": res.method or None,
                     "assumptions": " ".join(res.assumptions) or None,
                     "reason": res.reason or None,
