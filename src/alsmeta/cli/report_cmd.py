@@ -1,11 +1,15 @@
 """``alsmeta report``: write the evidence report as one self-contained HTML file.
 
-``alsmeta report [--evidence FILE] [-o report.html] [--generated-at ISO]``
+``alsmeta report [--evidence FILE] [--trial FILE ...] [-o report.html] [--generated-at ISO]``
 
 With no arguments, analyses the bundled evidence base and writes ``report.html``.
 ``--evidence`` takes an evidence file in the bundled schema (YAML or JSON) or a CSV of
 effect sizes with columns ``yi`` and ``vi`` (or ``sei``). ``--generated-at`` fixes the
 timestamp written into the report, which makes the output byte-identical across runs.
+``--trial`` (repeatable) adds the user's own patient-level trial, an effect-size CSV with
+``study, yi, vi`` (as ``alsmeta patients compare --format effect`` writes), to the primary
+meta-analysis as an extra study labelled "patient-level (user)"; the claims still use the
+bundled evidence only.
 Progress goes to stderr; the path of the written report goes to stdout.
 """
 
@@ -32,6 +36,15 @@ def add_parser(sub: Any) -> None:
         default=None,
         help="evidence file (YAML/JSON, bundled schema) or effect-size CSV with yi and vi; "
         "default: the bundled evidence base",
+    )
+    p.add_argument(
+        "--trial",
+        metavar="FILE",
+        action="append",
+        default=None,
+        help="effect-size CSV of your own patient-level trial (study, yi, vi; optional "
+        "design, followup_months), e.g. from 'alsmeta patients compare --format effect'; "
+        "added to the primary meta-analysis as an extra study. Repeatable",
     )
     p.add_argument(
         "-o",
@@ -63,7 +76,9 @@ def handle(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     stamp = parse_generated_at(args.generated_at)
     _progress(f"reading {args.evidence or 'the bundled evidence base'}")
-    data = read_report_input(args.evidence)
+    for trial in args.trial or ():
+        _progress(f"reading the patient-level trial {trial}")
+    data = read_report_input(args.evidence, trials=args.trial or ())
     _progress("running the analyses")
     model = build_report(data, generated_at=stamp)
     _progress(f"drawing {len(model.figures)} figures and rendering the HTML")

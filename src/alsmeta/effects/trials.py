@@ -10,6 +10,7 @@ result                 measure      yi (sign: positive = better for treatment un
 =====================  ===========  ===============================================
 slope comparison       ``"MD"``     slope difference, treatment - control (points/month)
 change at a visit      ``"MD"``     change difference, treatment - control (points)
+slope as change        ``"MD"``     slope difference x months (linear decline assumed)
 survival (Cox)         ``"GEN"``    log hazard ratio, treatment vs control (negative = better)
 responders             ``"OR"``     log odds ratio of response, treatment vs control
 lead-in (no control)   ``"MC"``     mean within-patient slope change, post - pre
@@ -37,6 +38,7 @@ __all__ = [
     "hazard_ratio_effect",
     "lead_in_effect",
     "odds_ratio_effect",
+    "slope_change_effect",
     "slope_effect",
     "stack_effects",
     "trial_effect",
@@ -258,6 +260,81 @@ def change_effect(
         n_treatment=n_treatment,
         n_control=n_control,
         assumption="vi = variance of the change difference, taken as known",
+    )
+
+
+def slope_change_effect(
+    result: Any,
+    se: float | None = None,
+    *,
+    months: float,
+    assume_linear: bool = False,
+    study: str = "own trial",
+    design: str = "RCT",
+    n_treatment: float | None = None,
+    n_control: float | None = None,
+) -> EffectSizeTable:
+    r"""Return a slope difference as the difference in change at ``months``, as a row.
+
+    Parameters
+    ----------
+    result : object or float
+        As :func:`slope_effect`: a slope comparison or the slope difference (treatment -
+        control, points/month) with ``se``.
+    se : float, optional
+        Standard error of the slope difference, when ``result`` is a number.
+    months : float
+        Time point (months after baseline) whose change is wanted (> 0).
+    assume_linear : bool, default False
+        Must be ``True``: the change is slope x months only if decline is linear in time.
+    study, design, n_treatment, n_control
+        As :func:`slope_effect`.
+
+    Returns
+    -------
+    EffectSizeTable
+        ``measure="MD"``, yi = slope difference x months (points), vi = (se x months)^2;
+        the linearity assumption is in ``data["assumption"]`` and the notes.
+
+    Raises
+    ------
+    InputError
+        ``assume_linear`` is not ``True``, or a bad slope, se or ``months``.
+
+    Notes
+    -----
+    :math:`y = t\,\hat\beta_3`, :math:`v = t^2\,\widehat{\mathrm{se}}(\hat\beta_3)^2`
+    (:func:`alsmeta.effects.change_from_slope`), which puts a mixed-model slope difference
+    on the scale of trials that report the change from baseline at month ``t``.
+
+    Examples
+    --------
+    >>> from alsmeta.effects.trials import slope_change_effect
+    >>> row = slope_change_effect(0.25, se=0.1, months=6, assume_linear=True)
+    >>> [round(v, 4) for v in (*row.yi.tolist(), *row.vi.tolist())]
+    [1.5, 0.36]
+    """
+    from alsmeta.effects.conversions import change_from_slope
+
+    slope = slope_effect(result, se, study=study, design=design)
+    conversion = change_from_slope(
+        float(slope.yi[0]), math.sqrt(float(slope.vi[0])), months, assume_linear=assume_linear
+    )
+    t = float(months)
+    source = "slope difference" if slope.data is None else str(slope.data["source"].iloc[0])
+    return _row(
+        conversion.values["change"],
+        conversion.values["se"] ** 2,
+        study=study,
+        measure="MD",
+        design=design,
+        effect=f"difference in ALSFRS-R change from baseline to month {t:g}, treatment - "
+        f"control (points), from the slope difference x {t:g}",
+        source=source,
+        n_treatment=n_treatment,
+        n_control=n_control,
+        assumption=f"{conversion.method}: {' '.join(conversion.assumptions)} vi = "
+        f"({t:g} x se of the slope difference)^2, taken as known",
     )
 
 

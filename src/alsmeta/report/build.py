@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import math
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
@@ -38,6 +38,7 @@ __all__ = [
     "fmt_p",
     "primary_effect_sizes",
     "read_report_input",
+    "read_trial_rows",
 ]
 
 #: The options of every analysis in the report; the methods section is written from them.
@@ -67,6 +68,9 @@ _DOMAINS: dict[str, str] = {
     "survival": "survival",
 }
 _SAFE_SCHEMES = ("https://", "http://")
+
+#: How a patient-level trial added with ``alsmeta report --trial`` is labelled.
+USER_TRIAL_LABEL = "patient-level (user)"
 
 
 # ---------------------------------------------------------------------- formatting
@@ -182,6 +186,8 @@ class ReportInput:
 
     ``kind`` is ``"evidence"`` (the bundled schema) or ``"effect_sizes"`` (a CSV with
     ``yi`` and ``vi`` or ``sei``); ``sha256`` is the hash of the input file's bytes.
+    ``trials`` holds the user's own patient-level trials (:func:`read_trial_rows`), added
+    to the primary meta-analysis only; ``trial_files`` their ``(path, sha256)``.
     """
 
     kind: str
@@ -189,9 +195,13 @@ class ReportInput:
     sha256: str
     evidence: Any = None
     effect_sizes: Any = None
+    trials: Any = None
+    trial_files: tuple[tuple[str, str], ...] = ()
 
 
-def read_report_input(path: str | Path | None = None) -> ReportInput:
+def read_report_input(
+    path: str | Path | None = None, *, trials: Sequence[str | Path] = ()
+) -> ReportInput:
     """Read the report's input: the bundled evidence, an evidence file, or an effect-size CSV.
 
     Parameters
@@ -201,6 +211,10 @@ def read_report_input(path: str | Path | None = None) -> ReportInput:
         and ``vi`` (or ``sei``) and optionally ``study``, ``design``, ``route``,
         ``cell_type``, ``followup_months``, ``n1i``, ``n2i``, ``source_url``. The
         bundled evidence base when omitted.
+    trials : sequence of str or Path, optional
+        Effect-size CSVs of the user's own patient-level trials (as written by ``alsmeta
+        patients compare --format effect``), read by :func:`read_trial_rows` and added to
+        the primary meta-analysis as extra studies.
 
     Returns
     -------
@@ -222,6 +236,8 @@ def read_report_input(path: str | Path | None = None) -> ReportInput:
     from alsmeta.evidence import load_evidence
     from alsmeta.evidence.loader import BUNDLED
 
+    user = read_trial_rows(trials) if trials else None
+    files = tuple((str(t), hashlib.sha256(Path(t).read_bytes()).hexdigest()) for t in trials)
     if path is None:
         raw = resources.files("alsmeta.evidence.data").joinpath(BUNDLED).read_bytes()
         evidence = load_evidence()
@@ -230,6 +246,8 @@ def read_report_input(path: str | Path | None = None) -> ReportInput:
             origin=f"bundled {BUNDLED}",
             sha256=hashlib.sha256(raw).hexdigest(),
             evidence=evidence,
+            trials=user,
+            trial_files=files,
         )
     p = Path(path)
     if not p.is_file():
@@ -241,8 +259,233 @@ def read_report_input(path: str | Path | None = None) -> ReportInput:
             origin=str(path),
             sha256=digest,
             effect_sizes=_read_effect_size_csv(p),
+            trials=user,
+            trial_files=files,
         )
-    return ReportInput(kind="evidence", origin=str(path), sha256=digest, evidence=load_evidence(p))
+    return ReportInput(
+        kind="evidence",
+        origin=str(path),
+        sha256=digest,
+        evidence=load_evidence(p),
+        trials=user,
+        trial_files=files,
+    )
+
+
+def _cell_number(value: Any) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return out
+
+
+def read_trial_rows(paths: Sequence[str | Path]) -> Any:
+    """Read effect-size rows of the user's own trials for the primary meta-analysis.
+
+    Parameters
+    ----------
+    paths : sequence of str or Path
+        CSV files with columns ``study``, ``yi``, ``vi`` (the difference in ALSFRS-R change
+        from baseline, treated - control, points; positive = benefit, and its variance)
+        and optionally ``design``, ``followup_months``, ``measure`` (must be ``MD``),
+        ``outcome`` (must be ``alsfrs_r_change``), ``conversion``, ``notes``, ``source``,
+        ``n1i``, ``n2i``, ``route``, ``cell_type``: what ``alsmeta patients compare
+        --format effect`` writes.
+
+    Returns
+    -------
+    EffectSizeTable
+        ``measure="MD"``, one row per input row, labelled ``"<study> [patient-level
+        (user)], <T> mo"``; ``data`` has the columns of the primary analysis plus
+        ``user_trial``, ``user_conversion``, ``user_notes``, ``user_file``.
+
+    Raises
+    ------
+    InputError
+        Every problem of every file at once: a missing file or column, a ``yi`` that is
+        not a finite number, a ``vi`` that is not > 0, an empty or repeated study label,
+        another measure or outcome, a ``followup_months`` that is not > 0 (each names its
+        file, row and column).
+
+    Notes
+    -----
+    The rows are taken as given, like ``yi``/``vi`` of metafor's ``rma``; the report
+    states where they came from and how they were converted.
+    """
+    from alsmeta.cli._io import read_table
+    from alsmeta.effects import EffectSizeTable
+    from alsmeta.effects.trials import DESIGNS
+
+    endpoint = REPORT_OPTIONS["primary_endpoint"]
+    problems: list[Problem] = []
+    records: list[dict[str, Any]] = []
+    seen: dict[str, str] = {}
+    for path in paths:
+        name = str(path)
+        if name == "-":
+            problems.append(Problem("--trial needs a file name, not '-' (standard input)"))
+            continue
+        try:
+            frame = read_table(name)
+        except InputError as exc:
+            problems += [Problem(f"--trial {name}: {q.message}") for q in exc.problems]
+            continue
+        missing = [c for c in ("study", "yi", "vi") if c not in frame.columns]
+        if missing:
+            problems += [
+                Problem(
+                    f"--trial {name}: no column {c!r}; a trial row needs study, yi and vi "
+                    "(e.g. from alsmeta patients compare --format effect); found: "
+                    + ", ".join(map(str, frame.columns)),
+                    column=c,
+                )
+                for c in missing
+            ]
+            continue
+        for i, row in enumerate(frame.to_dict("records"), start=1):
+            study = _text(row.get("study")).strip()
+            errs: list[tuple[str, str]] = []
+            if not study:
+                errs.append(("study", "the study label is empty"))
+            elif study in seen:
+                errs.append(
+                    (
+                        "study",
+                        f"the study label is already used (in {seen[study]}); give each trial "
+                        "its own name, e.g. with --study",
+                    )
+                )
+            else:
+                seen[study] = name
+            yi, vi = _cell_number(row.get("yi")), _cell_number(row.get("vi"))
+            if not math.isfinite(yi):
+                errs.append(("yi", f"yi={row.get('yi')!r} is not a finite number"))
+            if not (math.isfinite(vi) and vi > 0):
+                errs.append(("vi", f"vi={row.get('vi')!r} must be a finite number > 0"))
+            measure = _text(row.get("measure")).strip() or "MD"
+            if measure != "MD":
+                errs.append(
+                    (
+                        "measure",
+                        f"measure={measure!r}: the primary analysis pools mean differences "
+                        "(MD) of ALSFRS-R change",
+                    )
+                )
+            outcome = _text(row.get("outcome")).strip() or endpoint
+            if outcome != endpoint:
+                errs.append(
+                    (
+                        "outcome",
+                        f"outcome={outcome!r}: the primary analysis pools {endpoint} (change "
+                        "from baseline, points); express a slope difference as the change at "
+                        "month T with patients compare --model slope --months T",
+                    )
+                )
+            design = _text(row.get("design")).strip() or "not given"
+            if design != "not given" and design not in DESIGNS:
+                errs.append(
+                    (
+                        "design",
+                        f"design={design!r} is not valid; use one of "
+                        + ", ".join(map(repr, DESIGNS)),
+                    )
+                )
+            months = _cell_number(row.get("followup_months"))
+            if _text(row.get("followup_months")) and not (math.isfinite(months) and months > 0):
+                errs.append(
+                    (
+                        "followup_months",
+                        f"followup_months={row.get('followup_months')!r} must be a number > 0 "
+                        "(months)",
+                    )
+                )
+            problems += [
+                Problem(f"--trial {name}: {message}", row=i, study=study or None, column=column)
+                for column, message in errs
+            ]
+            records.append(
+                {
+                    "study": study,
+                    "yi": yi,
+                    "vi": vi,
+                    "design": design,
+                    "months": months,
+                    "n1i": _cell_number(row.get("n1i")),
+                    "n2i": _cell_number(row.get("n2i")),
+                    "route": row.get("route"),
+                    "cell_type": row.get("cell_type"),
+                    "conversion": _text(row.get("conversion")) or "not stated in the file",
+                    "notes": _text(row.get("notes")),
+                    "source": _text(row.get("source")),
+                    "file": name,
+                    "row": i,
+                }
+            )
+    if problems:
+        raise InputError(problems)
+    return _trial_table(records, EffectSizeTable)
+
+
+def _trial_table(records: list[dict[str, Any]], cls: Any) -> Any:
+    labels = []
+    for r in records:
+        label = f"{r['study']} [{USER_TRIAL_LABEL}]"
+        months = _round_months(r["months"])
+        labels.append(label if months == "NA" else f"{label}, {months} mo")
+    data = pd.DataFrame(
+        {
+            "label": labels,
+            "study_id": [r["study"] for r in records],
+            "outcome_id": [f"user:{r['study']}" for r in records],
+            "design": [r["design"] for r in records],
+            "cell_type": [r["cell_type"] for r in records],
+            "route": [r["route"] for r in records],
+            "followup_months": [r["months"] for r in records],
+            "followup_class": [_followup_class(r["months"]) for r in records],
+            "timepoint_months": [r["months"] for r in records],
+            "subgroup": [None] * len(records),
+            "conversion": [r["conversion"] for r in records],
+            "source_url": [None] * len(records),
+            "source_location": [f"{r['file']}, row {r['row']}" for r in records],
+            "n1i": [r["n1i"] for r in records],
+            "n2i": [r["n2i"] for r in records],
+            "ci_lower_reported": [math.nan] * len(records),
+            "ci_upper_reported": [math.nan] * len(records),
+            "user_trial": [True] * len(records),
+            "user_notes": [r["notes"] for r in records],
+            "user_source": [r["source"] for r in records],
+        }
+    )
+    return cls(
+        yi=np.array([r["yi"] for r in records], dtype=float),
+        vi=np.array([r["vi"] for r in records], dtype=float),
+        study=tuple(labels),
+        measure="MD",
+        data=data,
+    )
+
+
+def _with_trials(es: Any, trials: Any) -> Any:
+    """The primary effect sizes with the user's trials appended (published rows first)."""
+    from alsmeta.effects import EffectSizeTable
+
+    if es is None or es.k == 0:
+        return trials
+    base = es.data.copy() if es.data is not None else pd.DataFrame(index=range(es.k))
+    if "label" not in base.columns:
+        base.insert(0, "label", list(es.study))
+    base["user_trial"] = False
+    data = pd.concat([base, trials.data], ignore_index=True, sort=False)
+    data = data[[*base.columns, *[c for c in trials.data.columns if c not in base.columns]]]
+    return EffectSizeTable(
+        yi=np.concatenate([es.yi, trials.yi]),
+        vi=np.concatenate([es.vi, trials.vi]),
+        study=(*es.study, *trials.study),
+        measure=es.measure,
+        data=data,
+        notes=es.notes,
+    )
 
 
 def _read_effect_size_csv(path: Path) -> Any:
@@ -505,7 +748,9 @@ def _replace_row(es: Any, label: str, row: pd.Series, facts: pd.DataFrame) -> An
     add = new.data.copy()
     add["yi"], add["vi"], add["measure"] = new.yi, new.vi, new.measure
     i = int(np.flatnonzero(base["outcome_id"].to_numpy() == label)[0])
-    base.iloc[i] = add.iloc[0][base.columns]
+    if "user_trial" in base.columns:
+        add["user_trial"] = False
+    base.iloc[i] = add.iloc[0].reindex(base.columns)
     return EffectSizeTable(
         yi=base["yi"].to_numpy(dtype=float),
         vi=base["vi"].to_numpy(dtype=float),
@@ -770,7 +1015,14 @@ def _claims_section(data: ReportInput, analyses: dict[str, Any]) -> dict[str, An
                 "notes": [str(x) for x in (d.get("notes") or [])],
             }
         )
-    return {"available": True, "note": "", "items": items, "warnings": notes}
+    out = {"available": True, "note": "", "items": items, "warnings": notes}
+    if data.trials is not None:
+        out["user_trials_note"] = (
+            "The verdicts use the bundled evidence only: the patient-level trial(s) added "
+            f"with --trial ({', '.join(dict.fromkeys(data.trials.data['study_id']))}) enter "
+            "the primary meta-analysis below but do not change any claim."
+        )
+    return out
 
 
 def _excluded_text(x: Any) -> str:
@@ -794,6 +1046,8 @@ def _primary_section(
         sel = _Selection(data.effect_sizes, [], [])
         es = data.effect_sizes
         title = "All effect sizes of the input file"
+    if data.trials is not None:
+        es = _with_trials(es, data.trials)
     out: dict[str, Any] = {
         "title": title,
         "available": es is not None and es.k > 0,
@@ -822,6 +1076,22 @@ def _primary_section(
             if row["kind"] != "study":
                 row["n1"]["text"] = row["n2"]["text"] = "NA"
     out["notes"] = list(dict.fromkeys([*res.notes, *notes]))
+    if data.trials is not None:
+        out["user_trials"] = _user_trial_items(data.trials)
+        out["user_trials_note"] = (
+            f"Rows marked [{USER_TRIAL_LABEL}] are the user's own trials, analysed from "
+            "patient-level data and added with --trial; they have no published source. "
+            + " ".join(item["text"] for item in out["user_trials"])
+        )
+        lo, hi = REPORT_OPTIONS["timepoint_window_months"]
+        for i, months in enumerate(data.trials.data["followup_months"]):
+            if not lo <= float(months) <= hi:  # nan (not given) is outside too
+                out["notes"].append(
+                    f"{data.trials.data['study_id'].iloc[i]} ({USER_TRIAL_LABEL}): the time "
+                    f"point ({_round_months(months)} months) is not within {lo:g} to {hi:g} "
+                    "months, the window of the published trials; it is pooled because it was "
+                    "given with --trial."
+                )
     published = []
     if ci_columns is not None and es.data is not None:
         has_ci = es.data[list(ci_columns)].notna().all(axis=1).to_numpy()
@@ -883,6 +1153,23 @@ def _primary_section(
                 "high": _n("sensitivity.range.high", fmt_num(max(est))),
             }
     return out
+
+
+def _user_trial_items(trials: Any) -> list[dict[str, Any]]:
+    """One description per user trial: its label, estimate and how it was converted."""
+    items = []
+    for i, label in enumerate(trials.study):
+        row = trials.data.iloc[i]
+        se = math.sqrt(float(trials.vi[i]))
+        text = (
+            f"{row['study_id']}: MD {fmt_num(trials.yi[i])} (SE {fmt_num(se)}) points at "
+            f"{_round_months(row['followup_months'])} months, from {row['source_location']}; "
+            f"conversion: {row['conversion']}"
+        )
+        if _text(row.get("user_notes")):
+            text += f"; assumptions: {row['user_notes']}"
+        items.append({"label": str(label), "study": str(row["study_id"]), "text": text + "."})
+    return items
 
 
 def _responders_section(
@@ -1287,6 +1574,18 @@ def _summary_section(
                 "in that interval.",
             ]
         )
+        if data.trials is not None:
+            names = ", ".join(dict.fromkeys(map(str, data.trials.data["study_id"])))
+            m = data.trials.k
+            paras.append(
+                [
+                    f"This includes {m} {'trial' if m == 1 else 'trials'} from the user's own "
+                    f"patient-level data ({names}, marked {USER_TRIAL_LABEL}), analysed with "
+                    "alsmeta and converted to the same scale (the ALSFRS-R change from "
+                    "baseline; the conversion is stated under Methods). They are not "
+                    "published trials; the claims below use the bundled evidence only.",
+                ]
+            )
         if primary.get("sensitivity_range"):
             rng = primary["sensitivity_range"]
             subgroups = analyses["primary"].es.data["subgroup"].dropna().astype(str)
@@ -1378,6 +1677,17 @@ def _methods(data: ReportInput, primary: Mapping[str, Any]) -> list[str]:
         paras.append(
             "Effect sizes (yi) and sampling variances (vi) are taken from the input CSV as "
             "given; all rows are pooled."
+        )
+    if data.trials is not None:
+        paras.append(
+            f"Patient-level trials of the user ({USER_TRIAL_LABEL}): "
+            f"{data.trials.k} effect-size {'row was' if data.trials.k == 1 else 'rows were'} "
+            "from the user's own data (--trial) added to the primary meta-analysis as extra "
+            "studies, taken as given (yi, vi). "
+            + " ".join(item["text"] for item in _user_trial_items(data.trials))
+            + " They also enter the subgroup comparisons and the GRADE rating of the primary "
+            "analysis; the claims, responders and synthesis without meta-analysis use the "
+            "bundled evidence only."
         )
     paras.append(
         f"Random-effects meta-analysis: tau^2 by {o['method']}, {o['test']}-test and "
@@ -1536,6 +1846,7 @@ def build_report(
             "generated_at": stamp,
             "options": [{"name": k, "value": _option_text(v)} for k, v in REPORT_OPTIONS.items()],
             "versions": [{"name": k, "value": v} for k, v in _versions().items()],
+            "trials": [{"file": f, "sha256": h} for f, h in data.trial_files],
         },
     }
     return ReportModel(context=context, analyses=analyses, figures=tuple(figures))
