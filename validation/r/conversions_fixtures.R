@@ -21,12 +21,12 @@ suppressPackageStartupMessages({
 
 out_file <- "tests/fixtures/conversions_reference.json"
 
-num <- function(x) {
-  if (is.null(x) || length(x) == 0L || is.na(x) || is.infinite(x)) return("null")
-  sprintf("%.17g", as.numeric(x))
-}
+# fmt1 (one number as JSON text, "null" for NA/NaN/+-Inf): validation/r/common.R
+local({f <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))   # common.R
+       source(file.path(if (length(f)) dirname(gsub("~+~", " ", f[[1]], fixed = TRUE))
+                        else file.path("validation", "r"), "common.R"))})
 obj <- function(values) {
-  inner <- paste0("\"", names(values), "\": ", vapply(values, num, ""), collapse = ", ")
+  inner <- paste0("\"", names(values), "\": ", vapply(values, fmt1, ""), collapse = ", ")
   paste0("{", inner, "}")
 }
 str_json <- function(s) as.character(toJSON(s, auto_unbox = TRUE))
@@ -35,8 +35,8 @@ cases <- list()
 add_case <- function(id, fun, args, call, result) {
   args_json <- paste0("{", paste0("\"", names(args), "\": ",
                                   vapply(args, function(a) if (is.character(a)) str_json(a)
-                                         else if (length(a) > 1) paste0("[", paste(vapply(a, num, ""), collapse = ","), "]")
-                                         else num(a), ""),
+                                         else if (length(a) > 1) paste0("[", paste(vapply(a, fmt1, ""), collapse = ","), "]")
+                                         else fmt1(a), ""),
                                   collapse = ", "), "}")
   cases[[length(cases) + 1L]] <<- paste0(
     "{\"id\": ", str_json(id), ", \"function\": ", str_json(fun),
@@ -56,7 +56,7 @@ md_cases <- list(
 )
 for (cs in md_cases) {
   call_ls <- sprintf("escalc(measure='MD', m1i=%s, sd1i=%s, n1i=%s, m2i=%s, sd2i=%s, n2i=%s, vtype='LS')",
-                     num(cs$m1), num(cs$s1), num(cs$n1), num(cs$m2), num(cs$s2), num(cs$n2))
+                     fmt1(cs$m1), fmt1(cs$s1), fmt1(cs$n1), fmt1(cs$m2), fmt1(cs$s2), fmt1(cs$n2))
   call_ho <- sub("vtype='LS'", "vtype='HO'", call_ls, fixed = TRUE)
   ls <- ev(call_ls); ho <- ev(call_ho)
   df <- cs$n1 + cs$n2 - 2
@@ -82,7 +82,7 @@ tab_cases <- list(
 for (cs in tab_cases) {
   for (m in c("OR", "RR")) {
     call <- sprintf("escalc(measure='%s', ai=%s, n1i=%s, ci=%s, n2i=%s)",
-                    m, num(cs$a), num(cs$n1), num(cs$c), num(cs$n2))
+                    m, fmt1(cs$a), fmt1(cs$n1), fmt1(cs$c), fmt1(cs$n2))
     r <- ev(call)
     fun <- if (m == "OR") "log_odds_ratio_from_counts" else "log_risk_ratio_from_counts"
     add_case(paste0(tolower(m), "_", cs$id), fun,
@@ -172,8 +172,8 @@ cs_cases <- list(
   list(id = "change_sd_r08", sb = 6.5, sf = 6.1, r = 0.8)
 )
 for (cs in cs_cases) {
-  call <- sprintf("sqrt(%s^2 + %s^2 - 2 * %s * %s * %s)", num(cs$sb), num(cs$sf), num(cs$r),
-                  num(cs$sb), num(cs$sf))
+  call <- sprintf("sqrt(%s^2 + %s^2 - 2 * %s * %s * %s)", fmt1(cs$sb), fmt1(cs$sf), fmt1(cs$r),
+                  fmt1(cs$sb), fmt1(cs$sf))
   add_case(cs$id, "change_sd", list(sd_baseline = cs$sb, sd_final = cs$sf, r = cs$r), call,
            c(sd = ev(call)))
 }

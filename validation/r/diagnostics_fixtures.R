@@ -37,18 +37,15 @@ out_file <- "tests/fixtures/diagnostics_reference.json"
 pdf(NULL)   # baujat() draws a plot
 
 # ------------------------------------------------------------------ JSON helpers -----------
-fmt1 <- function(x) {
-  if (is.null(x) || length(x) == 0L || is.na(x)) return("null")
-  if (is.infinite(x)) return("null")
-  sprintf("%.17g", as.numeric(x))
-}
-jnum <- function(x) structure(fmt1(if (length(x)) x[[1]] else NULL), class = "json")
+# fmt1, jnum, jnull, emptyobj, run_captured: validation/r/common.R
+local({f <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))   # common.R
+       source(file.path(if (length(f)) dirname(gsub("~+~", " ", f[[1]], fixed = TRUE))
+                        else file.path("validation", "r"), "common.R"))})
+# jvec: this script's own variant (null, not [], for NULL)
 jvec <- function(x) {
   if (is.null(x)) return(structure("null", class = "json"))
   structure(paste0("[", paste(vapply(as.numeric(x), fmt1, ""), collapse = ","), "]"), class = "json")
 }
-jnull <- structure("null", class = "json")
-emptyobj <- function() structure(list(), names = character(0))
 
 ITERATIVE <- c("ML", "REML", "PM")
 control_string <- function(method) {
@@ -56,18 +53,6 @@ control_string <- function(method) {
          ML = , REML = "list(threshold=1e-12, maxiter=10000, stepadj=0.5, tol=1e-12)",
          PM = "list(tol=1e-12, maxiter=10000)",
          NULL)
-}
-
-run_captured <- function(expr_string, env) {
-  warns <- character(0)
-  value <- tryCatch(
-    withCallingHandlers(eval(parse(text = expr_string), envir = env),
-                        warning = function(w) {
-                          warns <<- c(warns, conditionMessage(w))
-                          invokeRestart("muffleWarning")
-                        }),
-    error = function(e) structure(list(msg = conditionMessage(e)), class = "captured_error"))
-  list(value = value, warnings = warns, error = if (inherits(value, "captured_error")) value$msg else NULL)
 }
 
 # ------------------------------------------------------------------ one case ---------------

@@ -81,13 +81,12 @@ data_sets <- list(
 # ---------------------------------------------------------------------------------------
 cases <- list()
 
-# A numeric vector as a JSON array with 17 significant digits (NA -> null).
-num_json <- function(x) {
-  txt <- ifelse(is.na(x), "null", sprintf("%.17g", as.numeric(x)))
-  structure(paste0("[", paste(txt, collapse = ","), "]"), class = "json")
-}
+# jvec (a numeric vector as a JSON array, 17 significant digits, NA -> null): validation/r/common.R
+local({f <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))   # common.R
+       source(file.path(if (length(f)) dirname(gsub("~+~", " ", f[[1]], fixed = TRUE))
+                        else file.path("validation", "r"), "common.R"))})
 data_json <- function(df) {
-  lapply(as.list(df), function(col) if (is.numeric(col)) num_json(col) else col)
+  lapply(as.list(df), function(col) if (is.numeric(col)) jvec(col) else col)
 }
 column_args <- c(
   "ai", "bi", "ci", "di", "n1i", "n2i", "m1i", "m2i", "sd1i", "sd2i", "xi", "mi", "ni",
@@ -116,7 +115,7 @@ add_case <- function(name, measure, data_name, ...) {
     dataset = data_name,
     args = json_args,
     data = data_json(data_sets[[data_name]]),
-    expected = list(yi = num_json(res$yi), vi = num_json(res$vi)),
+    expected = list(yi = jvec(res$yi), vi = jvec(res$vi)),
     values = list(yi = as.numeric(res$yi), vi = as.numeric(res$vi))
   )
 }

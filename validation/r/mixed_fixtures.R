@@ -44,18 +44,10 @@ suppressPackageStartupMessages({
 
 out_file <- "tests/fixtures/mixed_reference.json"
 
-fmt1 <- function(x) {
-  if (is.null(x) || length(x) == 0L || is.na(x) || is.infinite(x)) return("null")
-  sprintf("%.17g", as.numeric(x))
-}
-jnum <- function(x) structure(fmt1(x), class = "json")
-jvec <- function(x) structure(paste0("[", paste(vapply(as.numeric(x), fmt1, ""),
-                                                collapse = ","), "]"), class = "json")
-jmat <- function(m) {
-  m <- as.matrix(m)
-  structure(paste0("[", paste(vapply(seq_len(nrow(m)), function(i) unclass(jvec(m[i, ])), ""),
-                              collapse = ","), "]"), class = "json")
-}
+# fmt1, jnum, jvec, jmat: validation/r/common.R
+local({f <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))   # common.R
+       source(file.path(if (length(f)) dirname(gsub("~+~", " ", f[[1]], fixed = TRUE))
+                        else file.path("validation", "r"), "common.R"))})
 
 run <- function(call, env) {
   warns <- character(0)

@@ -40,21 +40,10 @@ t_start <- proc.time()[["elapsed"]]
 out_file <- "tests/fixtures/regression_reference.json"
 
 # ------------------------------------------------------------------ JSON number helpers ----
-fmt1 <- function(x) {
-  if (is.null(x) || length(x) == 0L || is.na(x)) return("null")   # NA and NaN
-  if (is.infinite(x)) return("null")
-  sprintf("%.17g", as.numeric(x))
-}
-jnum <- function(x) structure(fmt1(if (length(x)) x[[1]] else NULL), class = "json")
-jvec <- function(x) structure(paste0("[", paste(vapply(as.numeric(x), fmt1, ""),
-                                                collapse = ","), "]"), class = "json")
-jmat <- function(m) {
-  m <- as.matrix(m)
-  structure(paste0("[", paste(vapply(seq_len(nrow(m)), function(i) unclass(jvec(m[i, ])), ""),
-                              collapse = ","), "]"), class = "json")
-}
-jnull <- structure("null", class = "json")
-emptyobj <- function() structure(list(), names = character(0))
+# fmt1, jnum, jvec, jmat, jnull, emptyobj, run_captured: validation/r/common.R
+local({f <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))   # common.R
+       source(file.path(if (length(f)) dirname(gsub("~+~", " ", f[[1]], fixed = TRUE))
+                        else file.path("validation", "r"), "common.R"))})
 nf_tag1 <- function(x) {
   if (is.null(x) || length(x) != 1L || is.na(x) && !is.nan(x)) return(NA_character_)
   if (is.nan(x)) return("NaN")
@@ -85,19 +74,6 @@ rma_call_string <- function(r_mods, method, test, level, control) {
          ", data=dat, method='", method, "', test='", test, "', level=", level,
          if (!is.null(control)) paste0(", control=", control) else "",
          ")")
-}
-
-# Run an expression string in env, capturing warnings (verbatim) and an error message.
-run_captured <- function(expr_string, env) {
-  warns <- character(0)
-  value <- tryCatch(
-    withCallingHandlers(eval(parse(text = expr_string), envir = env),
-                        warning = function(w) {
-                          warns <<- c(warns, conditionMessage(w))
-                          invokeRestart("muffleWarning")
-                        }),
-    error = function(e) structure(list(msg = conditionMessage(e)), class = "captured_error"))
-  list(value = value, warnings = warns, error = if (inherits(value, "captured_error")) value$msg else NULL)
 }
 
 # R literal for a numeric matrix (rows = new moderator rows), exactly representable

@@ -47,14 +47,10 @@ t_start <- proc.time()[["elapsed"]]
 out_file <- "tests/fixtures/rma_reference.json"
 
 # ------------------------------------------------------------------ JSON number helpers ----
-fmt1 <- function(x) {
-  if (is.null(x) || length(x) == 0L || is.na(x)) return("null")   # NA and NaN
-  if (is.infinite(x)) return("null")
-  sprintf("%.17g", as.numeric(x))
-}
-jnum <- function(x) structure(fmt1(x), class = "json")                      # scalar
-jvec <- function(x) structure(paste0("[", paste(vapply(as.numeric(x), fmt1, ""),
-                                                collapse = ","), "]"), class = "json")
+# fmt1, jnum, jvec, run_captured: validation/r/common.R
+local({f <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))   # common.R
+       source(file.path(if (length(f)) dirname(gsub("~+~", " ", f[[1]], fixed = TRUE))
+                        else file.path("validation", "r"), "common.R"))})
 nonfinite_tag <- function(x) {
   if (is.null(x) || length(x) != 1L) return(NULL)
   if (is.nan(x)) return("NaN")
@@ -82,19 +78,6 @@ rma_call_string <- function(method, test, level, has_weights, control) {
          ", method='", method, "', test='", test, "', level=", level,
          if (!is.null(control)) paste0(", control=", control) else "",
          ")")
-}
-
-# Run an expression string in env, capturing warnings (verbatim) and an error message.
-run_captured <- function(expr_string, env) {
-  warns <- character(0)
-  value <- tryCatch(
-    withCallingHandlers(eval(parse(text = expr_string), envir = env),
-                        warning = function(w) {
-                          warns <<- c(warns, conditionMessage(w))
-                          invokeRestart("muffleWarning")
-                        }),
-    error = function(e) structure(list(msg = conditionMessage(e)), class = "captured_error"))
-  list(value = value, warnings = warns, error = if (inherits(value, "captured_error")) value$msg else NULL)
 }
 
 # ------------------------------------------------------------------ one case ---------------

@@ -36,15 +36,10 @@ suppressPackageStartupMessages({
 out_file <- file.path("tests", "fixtures", "survival_reference.json")
 DAYS_PER_MONTH <- 365.25 / 12
 
-num <- function(x) {
-  x <- as.numeric(x)
-  txt <- ifelse(is.finite(x), sprintf("%.17g", x), "null")
-  structure(paste0("[", paste(txt, collapse = ","), "]"), class = "json")
-}
-num1 <- function(x) {
-  x <- as.numeric(x)
-  structure(if (is.finite(x)) sprintf("%.17g", x) else "null", class = "json")
-}
+# jvec (vector -> JSON array), jnum (scalar): validation/r/common.R
+local({f <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))   # common.R
+       source(file.path(if (length(f)) dirname(gsub("~+~", " ", f[[1]], fixed = TRUE))
+                        else file.path("validation", "r"), "common.R"))})
 
 # ------------------------------------------------------------------ survival cohorts -------
 gen_surv <- function(n, seed, hr = 0.7, censor_rate = 0.05, round_to = 0.5, follow = 24) {
@@ -73,9 +68,9 @@ surv_case <- function(name, d) {
     for (a in c("Active", "Placebo")) {
       k <- strata == a
       per[[a]] <- list(
-        time = num(s$time[k]), n_risk = num(s$n.risk[k]), n_event = num(s$n.event[k]),
-        n_censor = num(s$n.censor[k]), surv = num(s$surv[k]), lower = num(s$lower[k]),
-        upper = num(s$upper[k])
+        time = jvec(s$time[k]), n_risk = jvec(s$n.risk[k]), n_event = jvec(s$n.event[k]),
+        n_censor = jvec(s$n.censor[k]), surv = jvec(s$surv[k]), lower = jvec(s$lower[k]),
+        upper = jvec(s$upper[k])
       )
     }
     km[[ct]] <- list(
@@ -92,24 +87,24 @@ surv_case <- function(name, d) {
   list(
     name = name,
     n = nrow(d),
-    data = list(subject_id = d$subject_id, arm = d$arm, event_month = num(d$event_month),
-                event = num(d$event)),
+    data = list(subject_id = d$subject_id, arm = d$arm, event_month = jvec(d$event_month),
+                event = jvec(d$event)),
     km = km,
     logrank = list(
       call = "survdiff(Surv(event_month, event) ~ factor(arm, levels = c(\"Placebo\", \"Active\")))",
-      chisq = num1(sd$chisq), df = num1(length(sd$n) - 1),
-      p_value = num1(pchisq(sd$chisq, length(sd$n) - 1, lower.tail = FALSE)),
-      observed = num(sd$obs), expected = num(sd$exp), arms = c("Placebo", "Active")
+      chisq = jnum(sd$chisq), df = jnum(length(sd$n) - 1),
+      p_value = jnum(pchisq(sd$chisq, length(sd$n) - 1, lower.tail = FALSE)),
+      observed = jvec(sd$obs), expected = jvec(sd$exp), arms = c("Placebo", "Active")
     ),
     cox = list(
       call = paste0("coxph(Surv(event_month, event) ~ factor(arm, levels = c(\"Placebo\", ",
                     "\"Active\")), ties = \"efron\", control = coxph.control(eps = 1e-13, toler.chol = 1e-15))"),
-      coef = num1(coef(cox)), se = num1(sqrt(vcov(cox))), hazard_ratio = num1(exp(coef(cox))),
-      ci_lower = num1(exp(ci[1])), ci_upper = num1(exp(ci[2])),
-      z = num1(cs$coefficients[1, "z"]), p_value = num1(cs$coefficients[1, "Pr(>|z|)"]),
-      loglik_null = num1(cox$loglik[1]), loglik = num1(cox$loglik[2]),
-      lr_statistic = num1(lr), lr_p_value = num1(pchisq(lr, 1, lower.tail = FALSE)),
-      n_event = num1(cox$nevent)
+      coef = jnum(coef(cox)), se = jnum(sqrt(vcov(cox))), hazard_ratio = jnum(exp(coef(cox))),
+      ci_lower = jnum(exp(ci[1])), ci_upper = jnum(exp(ci[2])),
+      z = jnum(cs$coefficients[1, "z"]), p_value = jnum(cs$coefficients[1, "Pr(>|z|)"]),
+      loglik_null = jnum(cox$loglik[1]), loglik = jnum(cox$loglik[2]),
+      lr_statistic = jnum(lr), lr_p_value = jnum(pchisq(lr, 1, lower.tail = FALSE)),
+      n_event = jnum(cox$nevent)
     )
   )
 }
@@ -226,9 +221,9 @@ cafs_reference <- function(v, window_months = 12, visit_window_days = 14, dropou
     call = paste0("wilcox.test(score[arm == \"Active\"], score[arm == \"Placebo\"], ",
                   "exact = FALSE, correct = TRUE)"),
     subject_id = s$subject_id, included = s$included, died = s$died, dropout = s$dropout,
-    score = num(s$score), rank = num(s$rank),
-    mean_rank = list(Active = num1(mean(s$rank[act])), Placebo = num1(mean(s$rank[pla]))),
-    w_statistic = num1(wt$statistic), p_value = num1(wt$p.value)
+    score = jvec(s$score), rank = jvec(s$rank),
+    mean_rank = list(Active = jnum(mean(s$rank[act])), Placebo = jnum(mean(s$rank[pla]))),
+    w_statistic = jnum(wt$statistic), p_value = jnum(wt$p.value)
   )
 }
 
@@ -237,7 +232,7 @@ cafs_specs <- list(list("n20", 20, 201), list("n60", 60, 202), list("n120", 120,
 cafs_cases <- list()
 for (sp in cafs_specs) {
   v <- gen_cafs(sp[[2]], sp[[3]])
-  data <- lapply(as.list(v), function(col) if (is.numeric(col)) num(col) else col)
+  data <- lapply(as.list(v), function(col) if (is.numeric(col)) jvec(col) else col)
   for (rule in c("locf", "rank-at-withdrawal")) {
     for (wm in c(12, 6)) {
       cafs_cases[[length(cafs_cases) + 1]] <- list(
