@@ -98,6 +98,11 @@ def test_primary_meta_analysis_numbers_equal_to_dict(bundled: tuple[Any, str, _N
     for key in ("estimate", "ci_lower", "ci_upper", "pi_lower", "pi_upper", "se", "tau2", "q"):
         assert number(parsed, f"primary.{key}") == fmt_num(d[key]), key
     assert number(parsed, "primary.p_value") == fmt_p(d["p_value"])
+    kh = meta_analysis(es, method="REML", test="knha", level=0.95).to_dict()
+    for key in ("ci_lower", "ci_upper", "q_df"):
+        assert number(parsed, f"primary_knha.{key}") == (
+            str(kh[key]) if key == "q_df" else fmt_num(kh[key])
+        ), key
     assert number(parsed, "primary.q_p_value") == fmt_p(d["q_p_value"])
     assert number(parsed, "primary.i2") == f"{d['i2']:.0f}%"
     assert number(parsed, "summary.abs_estimate") == fmt_num(abs(d["estimate"]))

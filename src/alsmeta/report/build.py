@@ -1064,6 +1064,18 @@ def _primary_section(
         return out
     res, notes = _fit(es)
     analyses["primary"] = res
+    if res.k >= 2:
+        # With few trials the z interval ignores the uncertainty in tau^2; Knapp-Hartung
+        # (t with k - 1 df) does not, and is shown beside it (very wide at k = 2, as it
+        # should be).
+        from alsmeta.meta import meta_analysis
+
+        res_kh, _ = _quiet(
+            meta_analysis, es, method=REPORT_OPTIONS["method"], test="knha",
+            level=REPORT_OPTIONS["level"],
+        )  # fmt: skip
+        analyses["primary_knha"] = res_kh
+        out["knha"] = _fit_numbers("primary_knha", res_kh)
     ci_columns = (
         ("ci_lower_reported", "ci_upper_reported")
         if es.data is not None and "ci_lower_reported" in es.data.columns
@@ -1570,10 +1582,27 @@ def _summary_section(
                 fit["ci_lower"],
                 " to ",
                 fit["ci_upper"],
-                "; the ALSFRS-R runs from 0 to 48). The true average effect is likely to lie "
-                "in that interval.",
+                "; the ALSFRS-R runs from 0 to 48).",
             ]
         )
+        knha = primary.get("knha")
+        if knha is not None and k < 5:
+            kh = analyses["primary_knha"]
+            crosses = kh.ci_lower <= 0 <= kh.ci_upper
+            paras[-1] += [
+                f" With only {k} {'trial' if k == 1 else 'trials'} that interval is too "
+                "narrow: a method that allows for how much trials differ (Knapp-Hartung) "
+                "gives ",
+                knha["ci_lower"],
+                " to ",
+                knha["ci_upper"],
+                ", which includes no effect, so these trials cannot yet rule out that cell "
+                "therapy makes no difference."
+                if crosses
+                else ", which still excludes no effect.",
+            ]
+        elif knha is not None:
+            paras[-1].append(" The true average effect is likely to lie in that interval.")
         if data.trials is not None:
             names = ", ".join(dict.fromkeys(map(str, data.trials.data["study_id"])))
             m = data.trials.k
