@@ -430,3 +430,14 @@ def test_cli_missing_file_and_bad_timestamp_exit_2(
     assert main(["report", "--generated-at", "yesterday", "-o", str(out)]) == 2
     assert "ISO 8601" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_element_ids_are_unique_and_every_reference_resolves(
+    bundled: tuple[Any, str, _Numbers],
+) -> None:
+    # Several inline SVGs in one page: each figure's ids are prefixed and de-duplicated.
+    _, html, _ = bundled
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert len(ids) == len(set(ids))
+    refs = re.findall(r'href="#([^"]+)"', html) + re.findall(r"url\(#([^)]+)\)", html)
+    assert set(refs) <= set(ids)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -62,9 +63,29 @@ def render_figure(spec: FigureSpec) -> str:
         )
     text = buffer.getvalue()
     start = text.find("<svg")
-    svg = text[start:].strip()
+    svg = _prefix_ids(text[start:].strip(), f"{spec.name}-")
     label = html.escape(spec.caption, quote=True)
     return svg.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
+
+
+def _prefix_ids(svg: str, prefix: str) -> str:
+    """Prefix every id of one inline SVG and every reference to it: several figures in one
+    page would otherwise repeat ids (glyph definitions, artist gids), which HTML forbids."""
+    seen: dict[str, int] = {}
+
+    def rename(match: re.Match[str]) -> str:
+        # Artists that share a gid (several header texts, say) repeat it; only glyph and
+        # clip definitions are referenced, and each of those is defined once.
+        name = match.group(1)
+        seen[name] = seen.get(name, 0) + 1
+        suffix = "" if seen[name] == 1 else f"-{seen[name]}"
+        return f'id="{prefix}{name}{suffix}"'
+
+    svg = re.sub(r'\bid="([^"]+)"', rename, svg)
+    svg = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}{m.group(1)})", svg)
+    return re.sub(
+        r'((?:xlink:)?href)="#([^"]+)"', lambda m: f'{m.group(1)}="#{prefix}{m.group(2)}"', svg
+    )
 
 
 def render_report(model: ReportModel) -> str:
