@@ -483,9 +483,9 @@ def _upper_bracket(d: Any, target: Value, start: Value) -> Value:
 
 def root_or_zero(d: Any, target: Value) -> Value:
     """Root of ``Q(tau2) = target``, or 0 where ``Q(0) < target`` (metafor's PM rule)."""
-    zero = _full(d.spread(), 0.0)
-    q0 = d.q_and_slope(zero)[0]
     spread = d.spread()
+    zero = _full(spread, 0.0)
+    q0 = d.q_and_slope(zero)[0]
     if not d.batch:
         if q0 < target:
             return 0.0

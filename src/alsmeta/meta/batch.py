@@ -7,7 +7,6 @@ Python loop is over the distinct values of ``k``.
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,7 +20,7 @@ from alsmeta.errors import (
     Problem,
 )
 from alsmeta.meta import _kernels
-from alsmeta.meta.model import FIT_KEYS, _as_table, check_options
+from alsmeta.meta.model import FIT_KEYS, _as_table, _json_float, check_options
 
 if TYPE_CHECKING:
     from alsmeta.effects import EffectSizeTable
@@ -61,7 +60,7 @@ class BatchResult:
             rec: dict[str, Any] = {}
             for key, value in zip(columns, row, strict=True):
                 if isinstance(value, float | np.floating):
-                    value = float(value) if math.isfinite(value) else None
+                    value = _json_float(float(value))
                 elif isinstance(value, np.integer):
                     value = int(value)
                 rec[key] = value

@@ -331,7 +331,8 @@ def meta_analysis(
     table = _as_table(es, missing)
     method, test, level, user_weights = check_options(table, method, test, level, weights)
 
-    notes = list(table.notes) + few_study_notes(table.k, method, test)
+    few = few_study_notes(table.k, method, test)
+    notes = list(table.notes) + few
     y = np.asarray(table.yi, dtype=float)
     v = np.asarray(table.vi, dtype=float)
     a = user_weights
@@ -366,7 +367,7 @@ def meta_analysis(
         notes.append("tau^2 CI: both bounds lie beyond the search limit; reported as missing")
     if test in ("knha", "adhoc") and method == "EE":
         notes.append("Knapp-Hartung is not meant for equal-effects models (metafor warns too)")
-    for note in few_study_notes(table.k, method, test):
+    for note in few:
         warnings.warn(note, FewStudiesWarning, stacklevel=2)
 
     return MetaAnalysisResult(

@@ -15,7 +15,7 @@ from alsmeta.meta import _kernels
 from alsmeta.meta._format import format_number, format_p, format_table
 from alsmeta.meta._kernels import chi2_sf
 from alsmeta.meta._regkernels import estimate_tau2_reg, prepare_design
-from alsmeta.meta.model import MetaAnalysisResult, _json_float
+from alsmeta.meta.model import MetaAnalysisResult, _json_float, _readonly
 from alsmeta.meta.regression import (
     MetaRegressionResult,
     coefficient_inference,
@@ -221,9 +221,9 @@ def _sign_flip_test(
     failed = int(np.sum(~np.isfinite(z)))
     return PermutationResult(
         terms=("intrcpt",),
-        estimate=_ro(np.array([estimate])),
-        statistic=_ro(np.array([observed])),
-        p_value=_ro(np.array([min(1.0, float(p_value))])),
+        estimate=_readonly(np.array([estimate])),
+        statistic=_readonly(np.array([observed])),
+        p_value=_readonly(np.array([min(1.0, float(p_value))])),
         qm=float(observed**2),
         qm_p_value=float(qm_p),
         iterations=int(signs.shape[0]),
@@ -280,9 +280,9 @@ def _row_permutation_test(
     failed = int(bad.sum())
     return PermutationResult(
         terms=res.terms,
-        estimate=_ro(res.coef),
-        statistic=_ro(res.statistic),
-        p_value=_ro(np.minimum(1.0, p_value)),
+        estimate=_readonly(res.coef),
+        statistic=_readonly(res.statistic),
+        p_value=_readonly(np.minimum(1.0, p_value)),
         qm=float(res.qm),
         qm_p_value=qm_p,
         iterations=n,
@@ -290,12 +290,6 @@ def _row_permutation_test(
         failed=failed,
         notes=(f"{failed} permuted fits failed and were left out",) if failed else (),
     )
-
-
-def _ro(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, dtype=float, copy=True)
-    a.setflags(write=False)
-    return a
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)

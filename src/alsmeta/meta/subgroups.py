@@ -13,7 +13,7 @@ from alsmeta.errors import InputError, Problem, check_choice
 from alsmeta.meta._format import format_p
 from alsmeta.meta._kernels import chi2_sf
 from alsmeta.meta.batch import meta_analysis_by
-from alsmeta.meta.model import FIT_KEYS, MetaAnalysisResult, _as_table, meta_analysis
+from alsmeta.meta.model import MetaAnalysisResult, _as_table, meta_analysis
 from alsmeta.meta.regression import meta_regression
 
 if TYPE_CHECKING:
@@ -242,6 +242,3 @@ def _match_level(labels: pd.Series, name: str) -> Any:
         if str(level) == name:
             return level
     return name
-
-
-_ = FIT_KEYS  # the per-group columns are a subset of the single-fit keys
