@@ -114,8 +114,9 @@ def test_constant_and_collinear_moderators_are_dropped_with_a_warning(bcg) -> No
 
 
 def test_more_coefficients_than_studies_is_an_error() -> None:
-    data = pd.DataFrame({"yi": [0.1, 0.2, 0.3], "vi": [0.1, 0.1, 0.1], "a": [1, 2, 4],
-                         "b": [3, 1, 2]})
+    data = pd.DataFrame(
+        {"yi": [0.1, 0.2, 0.3], "vi": [0.1, 0.1, 0.1], "a": [1, 2, 4], "b": [3, 1, 2]}
+    )
     with pytest.raises(InputError, match="3 studies cannot estimate 3 coefficients and tau"):
         meta_regression(data, "a + b")
 
@@ -127,7 +128,8 @@ def test_subgroups_separate_match_metafor(bcg) -> None:
     assert res.q_between == pytest.approx(1.5367688720627528, rel=1e-9)
     assert res.q_between_p_value == pytest.approx(0.4637617001098429, rel=1e-9)
     np.testing.assert_allclose(
-        res.subgroups["estimate"], [-0.5407929618493453, -1.004161353998235, -0.43934657999800086],
+        res.subgroups["estimate"],
+        [-0.5407929618493453, -1.004161353998235, -0.43934657999800086],
         rtol=1e-9,
     )
 
@@ -161,3 +163,34 @@ def test_no_warnings_on_a_clean_fit(bcg) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         meta_regression(bcg, "ablat")
+
+
+def test_reml_tau2_se_is_exact_when_one_variance_dwarfs_the_others() -> None:
+    # One study with a variance 10^7 times smaller than the rest: the textbook traces of
+    # P cancel (metafor 3.8-1 loses digits here). The oracle is exact rational arithmetic
+    # of sum(P * P) with P = W - W X (X'WX)^-1 X' W at the fitted tau^2 (= 0).
+    from fractions import Fraction
+
+    rng = np.random.default_rng(11)
+    for _ in range(2):  # the second draw of this generator fits tau^2 = 0
+        v = rng.uniform(0.01, 0.5, 6)
+        v[0] = 1e-8
+        y = rng.normal(0, np.sqrt(v + 0.2))
+        x = rng.normal(size=6)
+    res = meta_regression(pd.DataFrame({"yi": y, "vi": v, "x": x}), "x", method="REML")
+    assert res.tau2 == 0
+    w = [1 / Fraction(float(vi)) for vi in v]
+    xs = [Fraction(float(xi)) for xi in x]
+    s0, s1 = sum(w), sum(wi * xi for wi, xi in zip(w, xs, strict=True))
+    s2 = sum(wi * xi * xi for wi, xi in zip(w, xs, strict=True))
+    det = s0 * s2 - s1 * s1
+    inv = [[s2 / det, -s1 / det], [-s1 / det, s0 / det]]
+
+    def hat(i: int, j: int) -> Fraction:
+        a, b = (1, xs[i]), (1, xs[j])
+        return sum(a[p] * inv[p][q] * b[q] for p in range(2) for q in range(2))
+
+    pp = sum(
+        ((w[i] if i == j else 0) - w[i] * w[j] * hat(i, j)) ** 2 for i in range(6) for j in range(6)
+    )
+    assert res.tau2_se == pytest.approx(float((2 / pp)) ** 0.5, rel=1e-10)

@@ -103,14 +103,13 @@ class RegData:
 
     def score_terms(self, tau2: Value, reml: bool) -> tuple[Value, Value, Value]:
         f = self.fit_at(tau2)
-        w, r, h = f.w, f.resid, f.hat
+        w, r = f.w, f.resid
         w2r = w * w * r
         ypy = _rowsum(w2r * r)
         u = _einsum("...kp,...k->...p", self.x, w2r)
         ypppy = _rowsum(w * w2r * r) - _einsum("...p,...pq,...q->...", u, f.a_inv, u)
         if reml:
-            info = trace_pp(self.x, f)
-            tr_p = _rowsum(w) - _rowsum(w * w * h)
+            tr_p, info = projection_traces(self.x, f)
             return ypy - tr_p, info, info - 2.0 * ypppy
         info = _rowsum(w * w)
         return ypy - _rowsum(w), info, info - 2.0 * ypppy
@@ -152,6 +151,31 @@ def trace_pp(x: Array, f: WeightedFit) -> Value:
     m2 = np.matmul(np.swapaxes(x * (w * w)[..., :, None], -1, -2), x)
     am2 = np.matmul(f.a_inv, m2)
     return _rowsum(w * w) - 2.0 * _rowsum(w**3 * h) + _einsum("...ij,...ji->...", am2, am2)
+
+
+def projection_traces(x: Array, f: WeightedFit) -> tuple[Value, Value]:
+    """``tr(P)`` and ``tr(PP)``, free of cancellation.
+
+    The forms ``sum(w) - sum(w^2 h)`` and :func:`trace_pp` lose every digit when one
+    study's weight dwarfs the others (``w_i h_i -> 1``). Where they keep fewer than ~10
+    digits they are replaced by ``P = W^1/2 M W^1/2`` with ``M = Q2 Q2'``, ``Q2`` the
+    orthonormal complement of ``W^1/2 X`` from a complete QR: ``tr(P) = sum(w diag M)``,
+    ``tr(PP) = sum_ij w_i w_j M_ij^2``, sums of non-negative terms.
+    """
+    w = f.w
+    sw, sw2 = _rowsum(w), _rowsum(w * w)
+    tr_p = sw - _rowsum(w * w * f.hat)
+    tr_pp = trace_pp(x, f)
+    accurate = (tr_p > 1e-6 * sw) & (tr_pp > 1e-6 * sw2)
+    if bool(np.all(accurate)):
+        return tr_p, tr_pp
+    root = np.sqrt(w)
+    q, _ = np.linalg.qr(x * root[..., :, None], mode="complete")
+    q2 = q[..., :, x.shape[-1] :]
+    m = np.matmul(q2, np.swapaxes(q2, -1, -2))
+    exact_p = _rowsum(w * np.einsum("...ii->...i", m))
+    exact_pp = _einsum("...i,...ij,...j->...", w, m * m, w)
+    return _select(accurate, tr_p, exact_p), _select(accurate, tr_pp, exact_pp)
 
 
 def trace_terms(x: Array, f: WeightedFit, v: Array) -> dict[str, Value]:
@@ -251,7 +275,11 @@ def estimate_tau2_reg(d: RegData, method: str, weights: Array | None = None) -> 
         reset = converged & (d.loglik(zero, reml) - d.loglik(tau2, reml) > 1e-10) & (tau2 > 0)
         tau2 = _clip0(_select(reset, zero, tau2))
         f = d.fit_at(tau2)
-        se = np.sqrt(2.0 / trace_pp(d.x, f)) if reml else np.sqrt(2.0 / _rowsum(f.w * f.w))
+        se = (
+            np.sqrt(2.0 / projection_traces(d.x, f)[1])
+            if reml
+            else np.sqrt(2.0 / _rowsum(f.w * f.w))
+        )
         return RegTau2(tau2, se, iterations, converged, reset)
     if method == "SJ":
         yc = d.y - _col(_rowsum(d.y) / k)
