@@ -193,4 +193,4 @@ def test_reml_tau2_se_is_exact_when_one_variance_dwarfs_the_others() -> None:
     pp = sum(
         ((w[i] if i == j else 0) - w[i] * w[j] * hat(i, j)) ** 2 for i in range(6) for j in range(6)
     )
-    assert res.tau2_se == pytest.approx(float((2 / pp)) ** 0.5, rel=1e-10)
+    assert res.tau2_se == pytest.approx(float(2 / pp) ** 0.5, rel=1e-10)
