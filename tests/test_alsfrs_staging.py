@@ -351,3 +351,14 @@ def test_months_from_onset_uses_365_25_over_12_day_months() -> None:
     # days / (365.25 / 12) as in jpkrooney/ALSFRS_models.
     got = months_from_onset([0.0, 30.4375], [-365.25, -365.25])
     np.testing.assert_allclose(got, [12.0, 13.0])
+
+
+def test_flag_errors_name_every_bad_row() -> None:
+    from alsmeta.alsfrs.staging import _flag
+
+    with pytest.raises(InputError) as info:
+        _flag(["1", "x", "0", "2"], 4, "gastrostomy")
+    assert [(p.row, p.column) for p in info.value.problems] == [
+        (2, "gastrostomy"),
+        (4, "gastrostomy"),
+    ]

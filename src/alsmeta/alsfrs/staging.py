@@ -171,8 +171,18 @@ def _flag(value: Any, n: int, name: str) -> np.ndarray:
         raise InputError(Problem(f"{name} has {arr.size} values; give one per row ({n})"))
     if arr.dtype != bool:
         numeric = pd.to_numeric(pd.Series(arr), errors="coerce").to_numpy(dtype=float)
-        if not np.isin(numeric, (0.0, 1.0)).all():
-            raise InputError(Problem(f"{name} must be True/False (or 1/0) for every row"))
+        bad = np.flatnonzero(~np.isin(numeric, (0.0, 1.0)))
+        if bad.size:
+            raise InputError(
+                [
+                    Problem(
+                        f"must be True/False (or 1/0), got {str(arr[i])!r}",
+                        row=int(i) + 1,
+                        column=name,
+                    )
+                    for i in bad
+                ]
+            )
         arr = numeric == 1.0
     return arr
 
