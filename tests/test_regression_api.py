@@ -194,3 +194,12 @@ def test_reml_tau2_se_is_exact_when_one_variance_dwarfs_the_others() -> None:
         ((w[i] if i == j else 0) - w[i] * w[j] * hat(i, j)) ** 2 for i in range(6) for j in range(6)
     )
     assert res.tau2_se == pytest.approx(float(2 / pp) ** 0.5, rel=1e-10)
+
+
+def test_likelihood_ratio_test_refuses_models_of_different_data(bcg) -> None:
+    from alsmeta import likelihood_ratio_test
+
+    other = pd.DataFrame({"yi": np.asarray(bcg.yi) + 0.1, "vi": bcg.vi})
+    with pytest.raises(InputError, match="different effect sizes"):
+        likelihood_ratio_test(meta_regression(bcg, "ablat", method="ML"),
+                              meta_analysis(other, method="ML"))  # fmt: skip

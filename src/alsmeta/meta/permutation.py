@@ -322,6 +322,12 @@ def _model_terms(res: MetaAnalysisResult | MetaRegressionResult) -> tuple[int, i
     return res.k, res.p, res.loglik, res.method
 
 
+def _model_data(res: MetaAnalysisResult | MetaRegressionResult) -> np.ndarray:
+    """The (yi, vi) pairs a model was fitted to, as a (2, k) array."""
+    rows = slice(None) if isinstance(res, MetaAnalysisResult) else res.rows
+    return np.vstack([np.asarray(res.es.yi)[rows], np.asarray(res.es.vi)[rows]])
+
+
 def likelihood_ratio_test(
     full: MetaAnalysisResult | MetaRegressionResult,
     reduced: MetaAnalysisResult | MetaRegressionResult,
@@ -349,6 +355,8 @@ def likelihood_ratio_test(
         )  # fmt: skip
     if kf != kr:
         problems.append(Problem(f"the models use different numbers of studies ({kf} and {kr})"))
+    elif not np.array_equal(_model_data(full), _model_data(reduced)):
+        problems.append(Problem("the models were fitted to different effect sizes (yi, vi)"))
     parms_f = pf + (mf != "EE")
     parms_r = pr + (mr != "EE")
     if parms_f == parms_r:
