@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from alsmeta.errors import check_choice
 from alsmeta.patients import mixed
 
 __all__ = ["BatchStats", "SlopeBatch", "fit_slope_batch", "sufficient_batch"]
@@ -120,7 +121,15 @@ def _evaluate(
     f = (f + f.transpose(0, 2, 1)) / 2
     xvy = s.xty - (x0t @ ov0[..., None] + x1t @ ov1[..., None])[..., 0]
     yvy = s.yty - (s.y0 * ov0 + s.y1 * ov1).sum(axis=1)
-    chol = np.linalg.cholesky(f)
+    try:
+        chol = np.linalg.cholesky(f)
+        ok = None
+    except np.linalg.LinAlgError:
+        # One trial's matrix (e.g. at an extreme theta of a line search) must not stop the
+        # others: those trials get a nan deviance and the rest are computed as usual.
+        ok = np.linalg.eigvalsh(f)[:, 0] > 0
+        f = np.where(ok[:, None, None], f, np.eye(_P))
+        chol = np.linalg.cholesky(f)
     beta = np.linalg.solve(f, xvy[..., None])[..., 0]
     r2 = yvy - (beta * xvy).sum(axis=1)
     n = s.n
@@ -155,6 +164,9 @@ def _evaluate(
     if sigma is not None:
         dsig = -2 * r2 / sigma**3 + 2 * (n - (_P if reml else 0)) / sigma
         grad = np.concatenate([grad, dsig[:, None]], axis=1)
+    if ok is not None:
+        deviance = np.where(ok, deviance, np.nan)
+        grad = np.where(ok[:, None], grad, np.nan)
     return _EvalBatch(deviance, grad, beta, r2, f, w0, w1)
 
 
@@ -270,6 +282,8 @@ class SlopeBatch:
     statistic: np.ndarray
     p_value: np.ndarray
     refitted: np.ndarray  # bool: fitted by the single-trial optimiser
+    converged: np.ndarray  # bool
+    analysable: np.ndarray  # bool: the fixed effects are estimable
 
 
 def _satterthwaite_batch(
@@ -328,11 +342,35 @@ def fit_slope_batch(
 
     Returns the ``t:arm`` coefficient with its SE, df (Satterthwaite or ``inf``), t
     statistic and two-sided p-value, as :func:`alsmeta.patients.mixed.slope_model`.
+    A trial whose fixed effects are not estimable (``X'X`` singular: e.g. no treated
+    patient seen after month 0, or fewer visits than coefficients) gets ``nan``.
     """
+    check_choice("df_method", df_method, ("satterthwaite", "normal"))
+    eig = np.linalg.eigvalsh(s.xtx)
+    analysable = (eig[:, 0] > 1e-10 * np.maximum(eig[:, -1], 1.0)) & (s.n > _P)
+    rows = np.flatnonzero(analysable)
+    nan = np.full(len(analysable), np.nan)
+    out = {k: nan.copy() for k in ("estimate", "se", "df", "statistic", "p_value")}
+    refitted = np.zeros(len(analysable), dtype=bool)
+    converged = np.zeros(len(analysable), dtype=bool)
+    if rows.size:
+        part = _fit_analysable(s.take(rows), reml=reml, df_method=df_method)
+        for key in out:
+            out[key][rows] = part[key]
+        refitted[rows], converged[rows] = part["refitted"], part["converged"]
+    return SlopeBatch(**out, refitted=refitted, converged=converged, analysable=analysable)
+
+
+def _fit_analysable(s: BatchStats, *, reml: bool, df_method: str) -> dict[str, np.ndarray]:
     theta, converged = _newton(s, reml=reml)
+    # theta_1 = theta_3 = 0 is a stationary point with a zero gradient: a Newton step can
+    # stop there, so every fit on or near the boundary is redone by the single-trial
+    # optimiser, which restarts off the bound (as lme4's derivative-free BOBYQA can).
     refit = ~converged | (theta[:, 0] < 1e-4) | (theta[:, 2] < 1e-4)
     for r in np.flatnonzero(refit):
-        theta[r] = mixed._fit_lmm(s.single(int(r)), reml=reml).theta
+        single = mixed._fit_lmm(s.single(int(r)), reml=reml)
+        theta[r] = single.theta
+        converged[r] = single.converged
     e = _evaluate(theta, s, reml=reml)
     dof = s.n - _P if reml else s.n
     sigma = np.sqrt(e.r2 / dof)
@@ -350,6 +388,7 @@ def fit_slope_batch(
         2 * stats.t.sf(np.abs(statistic), np.where(np.isfinite(df), df, 1.0)),
         2 * stats.norm.sf(np.abs(statistic)),
     )
-    return SlopeBatch(
-        estimate=estimate, se=se, df=df, statistic=statistic, p_value=p_value, refitted=refit
-    )
+    return {
+        "estimate": estimate, "se": se, "df": df, "statistic": statistic, "p_value": p_value,
+        "refitted": refit, "converged": converged,
+    }  # fmt: skip

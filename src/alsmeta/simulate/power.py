@@ -2,11 +2,12 @@
 
 :func:`power_curve` runs every scenario (sample size x true effect) as chunks of replicate
 trials, each chunk simulated and analysed as arrays (:mod:`alsmeta.simulate.analysis`).
-Each chunk draws from ``numpy.random.SeedSequence(seed, spawn_key=(i, c))`` for sample
-size ``i`` and chunk ``c`` -- a pure function of the task, so a seed gives the same
-numbers on the local backend and on Dask with any number of workers, and every effect at
-one sample size sees the same simulated patients (common random numbers, which keeps
-the power curve smooth across effects).
+Each chunk draws from ``numpy.random.SeedSequence(seed, spawn_key=(n, c))`` for
+``n_per_arm = n`` and chunk ``c`` -- a pure function of the task, so a seed gives the same
+numbers on the local backend and on Dask with any number of workers, adding sample sizes
+to the grid leaves the others' numbers unchanged, and every effect at one sample size
+sees the same simulated patients (common random numbers, which keeps the power curve
+smooth across effects).
 """
 
 from __future__ import annotations
@@ -82,7 +83,9 @@ def two_sample_power(
     df = n_control + n_treated - 2
     ncp = delta / (sd * math.sqrt(1 / n_control + 1 / n_treated))
     crit = stats.t.ppf(1 - alpha / 2, df)
-    return float(stats.nct.sf(crit, df, ncp) + stats.nct.cdf(-crit, df, ncp))
+    # P(T' < -c) as the upper tail of T' with -ncp: scipy's lower-tail cdf gives nan for
+    # a large noncentrality where the tail underflows.
+    return float(stats.nct.sf(crit, df, ncp) + stats.nct.sf(crit, df, -ncp))
 
 
 def analytic_slope_power(
@@ -435,11 +438,11 @@ def power_curve(
 
     n_chunks = -(-int(reps) // int(chunk_size))
     tasks, chunk_sizes = [], []
-    for i, d in enumerate(designs):
+    for d in designs:
         for c in range(n_chunks):
             size = min(chunk_size, reps - c * chunk_size)
             tasks.append(_Task(d, model, tuple(run_effects), endpoint, options, size,
-                               int(seed), (i, c)))  # fmt: skip
+                               int(seed), (int(d.n_per_arm), c)))  # fmt: skip
             chunk_sizes.append(size * len(run_effects))
     results = run_tasks(_run_chunk, tasks, chunk_sizes, backend=backend, workers=workers,
                         scheduler=scheduler, progress=progress)  # fmt: skip
