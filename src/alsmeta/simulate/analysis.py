@@ -19,6 +19,8 @@ from alsmeta.errors import InputError, Problem
 from alsmeta.simulate._lmm_batch import fit_slope_batch, sufficient_batch
 from alsmeta.simulate.trials import TrialBatch
 
+# The other endpoints import EndpointBatch from here, so they are imported after it.
+
 __all__ = ["ENDPOINTS", "EndpointBatch", "analyse", "slope_endpoint"]
 
 
@@ -86,8 +88,11 @@ def slope_endpoint(batch: TrialBatch, *, df_method: str = "satterthwaite") -> En
     )
 
 
+from alsmeta.simulate._endpoints import ENDPOINT_FUNCTIONS  # noqa: E402
+
 ENDPOINTS: dict[str, Callable[..., EndpointBatch]] = {
     "slope": slope_endpoint,
+    **ENDPOINT_FUNCTIONS,
 }
 """Endpoint name -> batch analysis."""
 

@@ -16,9 +16,38 @@ from typing import Any
 
 from alsmeta.errors import InputError, Problem
 
-__all__ = ["BACKENDS", "run_tasks"]
+__all__ = ["BACKENDS", "run_tasks", "tune_allocator"]
 
 BACKENDS = ("local", "dask")
+
+# glibc malloc settings for the simulation's many short-lived arrays of a few MB: keep
+# freed memory on the heap instead of returning it to the system after every array.
+# Measured on one chunk of 250 trials x 200 patients: 0.40 s with glibc's defaults, 1.0 s
+# with the MALLOC_TRIM_THRESHOLD_=65536 that Dask sets for its workers, 0.23 s with these.
+_MALLOC_ENV = {"MALLOC_TRIM_THRESHOLD_": 268_435_456, "MALLOC_MMAP_THRESHOLD_": 33_554_432}
+
+
+def tune_allocator() -> bool:
+    """Set this process's glibc malloc thresholds for array-heavy simulation.
+
+    A process-wide setting, so the library does not call it in the caller's process: the
+    ``alsmeta simulate`` command does, and the Dask backend runs it on every worker it
+    uses (workers are compute processes). Returns False where it does not apply (not
+    glibc).
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if name is None or not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(name)
+        trim = libc.mallopt(-1, _MALLOC_ENV["MALLOC_TRIM_THRESHOLD_"])  # M_TRIM_THRESHOLD
+        mmap = libc.mallopt(-3, _MALLOC_ENV["MALLOC_MMAP_THRESHOLD_"])  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        return False
+    return bool(trim and mmap)
 
 
 def _progress(total: int, *, enabled: bool, desc: str) -> Any:
@@ -88,6 +117,7 @@ def _run_dask(
     from distributed import as_completed
 
     with _dask_client(workers, scheduler) as client:
+        client.run(tune_allocator)
         futures = client.map(fn, list(tasks), pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
         results: list[Any] = [None] * len(futures)
