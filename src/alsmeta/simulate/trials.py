@@ -204,7 +204,10 @@ class TrialBatch:
     died : (R, n) bool array
         Died within follow-up.
     death_months, dropout_months : (R, n) arrays
-        Time of death / dropout (``inf``: not within follow-up).
+        Time of death / dropout (``inf``: not within follow-up). A patient who drops out
+        and dies later within follow-up has both: visits stop at dropout, but vital
+        status is still known, as ALS trials follow survival after withdrawal (CAFS and
+        responder rules then count the death).
     true_effect : (R,) array
         The true effect of each replicate (on ``effect.scale``).
     """
