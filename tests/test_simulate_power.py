@@ -249,3 +249,20 @@ def test_a_trial_that_cannot_be_analysed_gets_nan_and_does_not_stop_the_others()
     np.testing.assert_allclose(res.estimate[[0, 2, 3]], alone.estimate, rtol=1e-9)
     with pytest.raises(InputError, match="df_method"):
         fit_slope_batch(stats_all, df_method="kenward-roger")
+
+
+def test_endpoint_options_are_checked_against_the_endpoint() -> None:
+    with pytest.raises(InputError, match="endpoint 'slope' has no option 'month'"):
+        power_curve([10], [0.3], model=CLOSED_FORM, reps=2, endpoint_options={"month": 3})
+    ok = power_curve([10], [0.3], model=CLOSED_FORM, reps=2, endpoint="ancova",
+                     endpoint_options={"month": 3})  # fmt: skip
+    assert ok.to_dict()[0]["endpoint"] == "ancova"
+
+
+def test_sample_size_keeps_a_predictive_effect_apart_from_its_mean() -> None:
+    effects = [TreatmentEffect(mean=0.45, scale="points"),
+               TreatmentEffect(mean=0.45, sd=0.2, scale="points")]  # fmt: skip
+    res = power_curve([20, 60], effects, model=CLOSED_FORM, reps=40, seed=1)
+    table = res.sample_size(0.5)
+    assert len(table) == 2
+    assert sorted(table["effect_sd"]) == [0.0, 0.2]

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "example": ("example_cmd", "fit the bundled BCG example and print the summary"),
     "evidence": ("evidence_cmd", "validate and show the bundled ALS evidence base"),
     "report": ("report_cmd", "write the evidence report (one self-contained HTML file)"),
+    "simulate": ("simulate_cmd", "trial design: power by simulation, progression trajectories"),
 }
 
 EXIT_OK = 0

@@ -1,4 +1,5 @@
-"""Figures of the analyses: forest, funnel, effect direction, risk of bias, trajectories.
+"""Figures of the analyses: forest, funnel, effect direction, risk of bias, trajectories,
+power curves.
 
 Every function takes the result or frame to draw, accepts ``ax=`` and returns the
 matplotlib Axes it drew on; without ``ax`` it draws on a new
@@ -21,6 +22,7 @@ from alsmeta.plots.forest import (
     format_forest_frame,
 )
 from alsmeta.plots.funnel import funnel_plot
+from alsmeta.plots.power import power_curve_plot
 from alsmeta.plots.risk_of_bias import JUDGMENTS, traffic_light_plot
 from alsmeta.plots.trajectories import trajectory_plot, trajectory_summary
 
@@ -34,6 +36,7 @@ __all__ = [
     "forest_plot",
     "format_forest_frame",
     "funnel_plot",
+    "power_curve_plot",
     "traffic_light_plot",
     "trajectory_plot",
     "trajectory_summary",

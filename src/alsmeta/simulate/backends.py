@@ -114,9 +114,9 @@ def _run_dask(
     workers: int | None,
     scheduler: str | None,
 ) -> list[Any]:
-    from distributed import as_completed
-
     with _dask_client(workers, scheduler) as client:
+        from distributed import as_completed
+
         client.run(tune_allocator)
         futures = client.map(fn, list(tasks), pure=False)
         index = {f.key: i for i, f in enumerate(futures)}

@@ -210,7 +210,8 @@ class PowerResult:
         effect, effect_scale, effect_sd, reps, power, power_ci_lower, power_ci_upper``
         (Clopper-Pearson), ``power_favourable`` (significant and in favour of
         treatment), ``type1_error`` and its interval (from the null run at the same n,
-        ``nan`` without one), ``mean_estimate``, ``not_analysable``.
+        ``nan`` without one), ``mean_estimate``, ``not_analysable``, ``effect_source`` (where a
+        drawn effect comes from, e.g. the meta-analysis).
     replicates : DataFrame
         One row per simulated trial: scenario keys, ``replicate, true_effect, estimate,
         p_value, favours_treatment, n_analysed``.
@@ -249,13 +250,18 @@ class PowerResult:
     def sample_size(self, target: float = 0.8) -> pd.DataFrame:
         """Smallest simulated ``n_per_arm`` reaching ``target`` power, per effect.
 
+        Effects are told apart by mean, SD and scale (a predictive effect and its pooled
+        mean are two rows).
+
         ``n_per_arm_interpolated`` interpolates linearly on the probit scale between the
         two simulated sizes that bracket the target (``nan`` if no size reaches it).
         """
         if not 0 < target < 1:
             raise InputError(Problem(f"target={target!r} must be in (0, 1)"))
         rows = []
-        for effect, grp in self.scenarios.groupby("effect", sort=True):
+        keys = ["effect", "effect_sd", "effect_scale"]
+        for key, grp in self.scenarios.groupby(keys, sort=False):
+            effect, effect_sd, effect_scale = key
             grp = grp.sort_values("n_per_arm")
             n = grp["n_per_arm"].to_numpy(dtype=float)
             pw = grp["power"].to_numpy(dtype=float)
@@ -272,6 +278,8 @@ class PowerResult:
             rows.append(
                 {
                     "effect": effect,
+                    "effect_sd": effect_sd,
+                    "effect_scale": effect_scale,
                     "target_power": target,
                     "n_per_arm_simulated": first,
                     "n_per_arm_interpolated": interp,
@@ -314,6 +322,28 @@ def _json(value: Any) -> Any:
     if isinstance(value, np.bool_):
         return bool(value)
     return value
+
+
+def _mean(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    return float(finite.mean()) if finite.size else math.nan
+
+
+def _check_endpoint_options(endpoint: str, options: dict[str, Any]) -> list[Problem]:
+    import inspect
+
+    params = inspect.signature(ENDPOINTS[endpoint]).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return []
+    known = [name for name, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    return [
+        Problem(
+            f"endpoint {endpoint!r} has no option {name!r}; its options: "
+            + (", ".join(map(repr, known)) or "none")
+        )
+        for name in options
+        if name not in known
+    ]
 
 
 def _as_effect(value: float | TreatmentEffect, scale: str) -> TreatmentEffect:
@@ -414,6 +444,8 @@ def power_curve(
         problems.append(
             Problem(f"endpoint={endpoint!r} is not one of {', '.join(map(repr, ENDPOINTS))}")
         )
+    if endpoint in ENDPOINTS:
+        problems += _check_endpoint_options(endpoint, endpoint_options or {})
     try:
         effect_list = [_as_effect(e, effect_scale) for e in effects]
     except InputError as exc:
@@ -494,10 +526,11 @@ def power_curve(
                     "n_treated": int(d.n_treated),
                     "effect_scale": e.scale,
                     "effect_sd": float(e.sd),
+                    "effect_source": e.source,
                     "power_favourable": float(
                         (sig & r["favours_treatment"].to_numpy()).sum() / len(r)
                     ),
-                    "mean_estimate": float(np.nanmean(r["estimate"])) if len(r) else math.nan,
+                    "mean_estimate": _mean(r["estimate"].to_numpy()),
                     "not_analysable": int(r["p_value"].isna().sum()),
                 }
             )
