@@ -71,7 +71,7 @@ def add_parser(sub: Any) -> None:
         help="power and sample size by simulation over sample sizes x effects",
         description="Simulate REPS trials per sample size and true effect, analyse each "
         "as the real trial would be, and report the share with two-sided p < alpha "
-        "(Clopper-Pearson 95%% Monte Carlo interval). A seed gives the same numbers on "
+        "(Clopper-Pearson 95% Monte Carlo interval). A seed gives the same numbers on "
         "any backend and number of workers. -o curve.png writes the power curve.",
     )
     _design_options(pw, DESIGNS, EFFECT_SCALES)
