@@ -55,4 +55,8 @@ for name, t in rows:
     print(f"{name:<44} {t:>9.1f} {a['local_seconds'] / t:>9.2f} {lme4_total / t:>10.1f}")
 print(f"* measured on {r['trials']} trials and multiplied to {n}")
 print(f"Dask results identical to local: {a['dask_identical']}; power {a['power']:.3f}")
+print(f"Same {r['trials']} trials: share p < 0.05 alsmeta slope_model "
+      f"{a['single_trial_share_significant']:.3f}, lmerTest {r['share_significant']:.3f}; "
+      f"max |p difference| "
+      f"{max(abs(x - y) for x, y in zip(a['single_trial_p_values'], r['p_values'])):.1e}")
 PY

@@ -28,6 +28,7 @@ cat(sprintf("lmerTest: %.1f ms per trial (%d trials), share p < 0.05: %.3f\n",
             per * 1e3, length(trials), mean(p < 0.05)))
 writeLines(toJSON(list(per_trial_seconds = per, trials = length(trials),
                        share_significant = mean(p < 0.05),
+                       p_values = unname(p),
                        versions = list(R = R.version.string,
                                        lme4 = as.character(packageVersion("lme4")),
                                        lmerTest = as.character(packageVersion("lmerTest")))),
