@@ -30,6 +30,8 @@ from alsmeta.report import (
 from alsmeta.report.build import claim_number_text, fmt_num, fmt_p
 
 FIXED = "2026-01-01T00:00:00+00:00"
+#: Few simulated trials in the power section: its numbers are tested in test_report_power.
+POWER_REPS = 20
 
 
 class _Numbers(HTMLParser):
@@ -77,7 +79,7 @@ def parse(html: str) -> _Numbers:
 
 @pytest.fixture(scope="module")
 def bundled() -> tuple[Any, str, _Numbers]:
-    model = build_report(generated_at=FIXED)
+    model = build_report(generated_at=FIXED, power_reps=POWER_REPS)
     html = render_report(model)
     return model, html, parse(html)
 
@@ -238,7 +240,7 @@ def test_claims_missing_gives_an_explicit_note_and_no_verdict(
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_claims)
-    model = build_report(generated_at=FIXED)
+    model = build_report(generated_at=FIXED, power_reps=POWER_REPS)
     claims = model.to_dict()["claims"]
     assert not claims["available"]
     assert claims["note"].startswith("Claims are not available")
@@ -291,7 +293,7 @@ def test_summary_counts_come_from_the_evidence(bundled: tuple[Any, str, _Numbers
 
 # ------------------------------------------------------------------ self-contained
 def test_report_references_nothing_external(bundled: tuple[Any, str, _Numbers]) -> None:
-    _, html, parsed = bundled
+    model, html, parsed = bundled
     lowered = html.lower()
     assert "<script" not in lowered
     assert "<link" not in lowered
@@ -304,6 +306,8 @@ def test_report_references_nothing_external(bundled: tuple[Any, str, _Numbers]) 
         assert "=#" in attr, f"non-local reference {attr}"
     evidence = load_evidence()
     sources = {s.source.url for s in evidence.studies} | {o.source.url for o in evidence.outcomes}
+    # The power section cites the sources of its assumptions (MCID survey, natural history).
+    sources |= {ref["href"] for ref in model.to_dict()["power"]["references"]}
     for href in parsed.hrefs:
         assert href.startswith("#") or href in sources, f"unexpected link {href}"
     assert any(h.startswith("https://") for h in parsed.hrefs)
@@ -318,7 +322,9 @@ def test_user_study_names_are_escaped(tmp_path: Path) -> None:
         f'"B {evil}",2.0,0.4,"<b>iv</b>",https://example.org/b\n',
         encoding="utf-8",
     )
-    html = render_report(build_report(read_report_input(csv_path), generated_at=FIXED))
+    html = render_report(
+        build_report(read_report_input(csv_path), generated_at=FIXED, power_reps=POWER_REPS)
+    )
     assert "<script" not in html.lower()
     assert "&lt;script&gt;" in html
     assert "<b>iv</b>" not in html
@@ -328,7 +334,9 @@ def test_user_study_names_are_escaped(tmp_path: Path) -> None:
     raw["studies"][0]["citation"] = f"{evil} Oh KW"
     yaml_path = tmp_path / "evil.yaml"
     yaml_path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-    html = render_report(build_report(read_report_input(yaml_path), generated_at=FIXED))
+    html = render_report(
+        build_report(read_report_input(yaml_path), generated_at=FIXED, power_reps=POWER_REPS)
+    )
     assert "<script" not in html.lower()
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; Oh KW" in html
 
@@ -341,7 +349,7 @@ def test_effect_size_csv_input_pools_every_row(tmp_path: Path) -> None:
         "C,0.5,0.3,intravenous,12\nD,0.1,0.35,intravenous,12\n",
         encoding="utf-8",
     )
-    model = build_report(read_report_input(csv_path), generated_at=FIXED)
+    model = build_report(read_report_input(csv_path), generated_at=FIXED, power_reps=POWER_REPS)
     html = render_report(model)
     parsed = parse(html)
     d = model.analyses["primary"].to_dict()
@@ -363,15 +371,17 @@ def test_effect_size_csv_input_pools_every_row(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------ determinism
 def test_byte_identical_for_a_fixed_timestamp() -> None:
-    first = render_report(build_report(generated_at=FIXED)).encode("utf-8")
-    second = render_report(build_report(generated_at=FIXED)).encode("utf-8")
+    first = render_report(build_report(generated_at=FIXED, power_reps=POWER_REPS)).encode("utf-8")
+    second = render_report(build_report(generated_at=FIXED, power_reps=POWER_REPS)).encode("utf-8")
     assert first == second
 
 
 # ------------------------------------------------------------------ command line
 def test_cli_writes_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "report.html"
-    code = main(["report", "-o", str(out), "--generated-at", FIXED])
+    code = main(
+        ["report", "--power-reps", str(POWER_REPS), "-o", str(out), "--generated-at", FIXED]
+    )
     stdout, stderr = capsys.readouterr()
     assert code == 0, stderr
     assert out.is_file()
@@ -380,13 +390,26 @@ def test_cli_writes_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "alsmeta: error" not in stderr
     html = out.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>")
-    assert out.read_bytes() == render_report(build_report(generated_at=FIXED)).encode("utf-8")
+    assert out.read_bytes() == render_report(
+        build_report(generated_at=FIXED, power_reps=POWER_REPS)
+    ).encode("utf-8")
 
 
 def test_cli_subprocess_output_is_byte_identical(tmp_path: Path) -> None:
     out = tmp_path / "a.html"
     proc = subprocess.run(
-        [sys.executable, "-m", "alsmeta", "report", "-o", str(out), "--generated-at", FIXED],
+        [
+            sys.executable,
+            "-m",
+            "alsmeta",
+            "report",
+            "--power-reps",
+            str(POWER_REPS),
+            "-o",
+            str(out),
+            "--generated-at",
+            FIXED,
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -395,7 +418,20 @@ def test_cli_subprocess_output_is_byte_identical(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "report written to" in proc.stdout
     in_process = tmp_path / "b.html"
-    assert main(["report", "-o", str(in_process), "--generated-at", FIXED]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "--power-reps",
+                str(POWER_REPS),
+                "-o",
+                str(in_process),
+                "--generated-at",
+                FIXED,
+            ]
+        )
+        == 0
+    )
     assert out.read_bytes() == in_process.read_bytes()
 
 
@@ -414,7 +450,9 @@ def test_cli_bad_evidence_exits_2(
     path = tmp_path / name
     path.write_text(content, encoding="utf-8")
     out = tmp_path / "report.html"
-    code = main(["report", "--evidence", str(path), "-o", str(out)])
+    code = main(
+        ["report", "--power-reps", str(POWER_REPS), "--evidence", str(path), "-o", str(out)]
+    )
     _, stderr = capsys.readouterr()
     assert code == 2
     assert "alsmeta: error:" in stderr
@@ -425,9 +463,35 @@ def test_cli_missing_file_and_bad_timestamp_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "report.html"
-    assert main(["report", "--evidence", str(tmp_path / "nope.yaml"), "-o", str(out)]) == 2
+    assert (
+        main(
+            [
+                "report",
+                "--power-reps",
+                str(POWER_REPS),
+                "--evidence",
+                str(tmp_path / "nope.yaml"),
+                "-o",
+                str(out),
+            ]
+        )
+        == 2
+    )
     assert "file not found" in capsys.readouterr().err
-    assert main(["report", "--generated-at", "yesterday", "-o", str(out)]) == 2
+    assert (
+        main(
+            [
+                "report",
+                "--power-reps",
+                str(POWER_REPS),
+                "--generated-at",
+                "yesterday",
+                "-o",
+                str(out),
+            ]
+        )
+        == 2
+    )
     assert "ISO 8601" in capsys.readouterr().err
     assert not out.exists()
 

@@ -34,6 +34,8 @@ pytest.importorskip("jinja2", reason="the report needs the 'report' extra (jinja
 pytest.importorskip("matplotlib", reason="the report needs matplotlib (the 'plot' extra)")
 
 FIXED = "2026-01-01T00:00:00+00:00"
+#: Few simulated trials in the power section: its numbers are tested in test_report_power.
+POWER_REPS = 20
 MARK = "[patient-level (user)]"
 Z95 = 1.959963984540054
 
@@ -238,7 +240,21 @@ def reports(row_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str
     out = {}
     for name, extra in (("with", ["--trial", str(row_csv)]), ("without", [])):
         path = folder / f"{name}.html"
-        assert main(["report", *extra, "--generated-at", FIXED, "-o", str(path)]) == 0
+        assert (
+            main(
+                [
+                    "report",
+                    "--power-reps",
+                    str(POWER_REPS),
+                    *extra,
+                    "--generated-at",
+                    FIXED,
+                    "-o",
+                    str(path),
+                ]
+            )
+            == 0
+        )
         out[name] = path.read_text(encoding="utf-8")
     return out
 
@@ -265,7 +281,9 @@ def test_report_pools_the_trial_and_says_where_it_came_from(
 ) -> None:
     from alsmeta.report import build_report, read_report_input
 
-    model = build_report(read_report_input(trials=[row_csv]), generated_at=FIXED)
+    model = build_report(
+        read_report_input(trials=[row_csv]), generated_at=FIXED, power_reps=POWER_REPS
+    )
     primary = primary_effect_sizes(load_evidence())
     user = pd.read_csv(row_csv)
     es = EffectSizeTable.from_arrays(
@@ -296,7 +314,9 @@ def test_report_without_trial_is_unchanged(reports: dict[str, str]) -> None:
 
     assert MARK not in reports["without"]
     assert "--trial" not in reports["without"]
-    assert reports["without"] == render_report(build_report(generated_at=FIXED))
+    assert reports["without"] == render_report(
+        build_report(generated_at=FIXED, power_reps=POWER_REPS)
+    )
 
 
 @pytest.mark.parametrize(
@@ -317,7 +337,9 @@ def test_bad_trial_files_exit_2_naming_row_and_column(
     path = tmp_path / "trial.csv"
     path.write_text(content, encoding="utf-8")
     out = tmp_path / "report.html"
-    code, _, err = run(["report", "--trial", str(path), "-o", str(out)], capsys)
+    code, _, err = run(
+        ["report", "--power-reps", str(POWER_REPS), "--trial", str(path), "-o", str(out)], capsys
+    )
     assert code == 2
     assert f"alsmeta: error: {where}" in err
     assert str(path) in err
@@ -326,7 +348,18 @@ def test_bad_trial_files_exit_2_naming_row_and_column(
 
 def test_missing_trial_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "report.html"
-    code, _, err = run(["report", "--trial", str(tmp_path / "nope.csv"), "-o", str(out)], capsys)
+    code, _, err = run(
+        [
+            "report",
+            "--power-reps",
+            str(POWER_REPS),
+            "--trial",
+            str(tmp_path / "nope.csv"),
+            "-o",
+            str(out),
+        ],
+        capsys,
+    )
     assert code == 2
     assert "file not found" in err
     assert not out.exists()

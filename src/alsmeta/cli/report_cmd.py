@@ -1,6 +1,7 @@
 """``alsmeta report``: write the evidence report as one self-contained HTML file.
 
-``alsmeta report [--evidence FILE] [--trial FILE ...] [-o report.html] [--generated-at ISO]``
+``alsmeta report [--evidence FILE] [--trial FILE ...] [-o report.html] [--generated-at ISO]
+[--power-reps N]``
 
 With no arguments, analyses the bundled evidence base and writes ``report.html``.
 ``--evidence`` takes an evidence file in the bundled schema (YAML or JSON) or a CSV of
@@ -10,6 +11,9 @@ timestamp written into the report, which makes the output byte-identical across 
 ``study, yi, vi`` (as ``alsmeta patients compare --format effect`` writes), to the primary
 meta-analysis as an extra study labelled "patient-level (user)"; the claims still use the
 bundled evidence only.
+``--power-reps`` sets the number of simulated trials per scenario and sample size of the
+section "What would a definitive trial need?" (default 200; ``0`` skips it, and the section
+says so); the seed is fixed, so the page stays byte-identical.
 Progress goes to stderr; the path of the written report goes to stdout.
 """
 
@@ -60,7 +64,28 @@ def add_parser(sub: Any) -> None:
         help="timestamp to record (ISO 8601, e.g. 2026-01-01T00:00:00Z); fixes the output "
         "byte for byte. Default: now (UTC)",
     )
+    p.add_argument(
+        "--power-reps",
+        metavar="N",
+        type=_reps,
+        default=None,
+        help="simulated trials per scenario and sample size for 'What would a definitive "
+        "trial need?' (default 200, a few seconds; 0 skips the section). The seed is fixed",
+    )
     p.set_defaults(handler=handle)
+
+
+def _reps(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a whole number; give the simulated trials per scenario, e.g. 200 "
+            "(0 skips the power section)"
+        ) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} must be >= 0 (0 skips the power section)")
+    return value
 
 
 def _progress(message: str) -> None:
@@ -70,7 +95,12 @@ def _progress(message: str) -> None:
 def handle(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from alsmeta.report.build import build_report, parse_generated_at, read_report_input
+    from alsmeta.report.build import (
+        DEFAULT_POWER_REPS,
+        build_report,
+        parse_generated_at,
+        read_report_input,
+    )
     from alsmeta.report.render import render_report
 
     start = time.perf_counter()
@@ -79,8 +109,12 @@ def handle(args: argparse.Namespace) -> int:
     for trial in args.trial or ():
         _progress(f"reading the patient-level trial {trial}")
     data = read_report_input(args.evidence, trials=args.trial or ())
-    _progress("running the analyses")
-    model = build_report(data, generated_at=stamp)
+    reps = DEFAULT_POWER_REPS if args.power_reps is None else args.power_reps
+    _progress(
+        "running the analyses"
+        + (f" and simulating {reps} trials per power scenario" if reps else "")
+    )
+    model = build_report(data, generated_at=stamp, power_reps=reps)
     _progress(f"drawing {len(model.figures)} figures and rendering the HTML")
     html = render_report(model)
     out = Path(args.output)

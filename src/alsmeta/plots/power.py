@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -54,18 +55,29 @@ def _axis_label(result: PowerResult) -> str:
 
 
 def power_curve_plot(
-    result: PowerResult, *, ax: Axes | None = None, target: float | None = None
+    result: PowerResult | Sequence[PowerResult],
+    *,
+    ax: Axes | None = None,
+    target: float | None = None,
+    labels: Sequence[str] | None = None,
+    log_x: bool = False,
 ) -> Axes:
     """Draw power against sample size per arm, one line per true effect.
 
     Parameters
     ----------
-    result : PowerResult
-        From :func:`alsmeta.simulate.power_curve`.
+    result : PowerResult or sequence of PowerResult
+        From :func:`alsmeta.simulate.power_curve`; several results (run separately, e.g.
+        in parallel) are drawn together and must share design, endpoint and alpha.
     ax : matplotlib.axes.Axes, optional
         Where to draw; default a new figure (reachable as ``ax.figure``).
     target : float, optional
         Target power (e.g. 0.8), drawn as a horizontal line.
+    labels : sequence of str, optional
+        Legend text of the lines, in order (results in turn, effects within each);
+        default :func:`effect_label` of each effect.
+    log_x : bool, default False
+        Logarithmic (base 2) sample-size axis, for grids that double.
 
     Returns
     -------
@@ -74,7 +86,9 @@ def power_curve_plot(
     Raises
     ------
     InputError
-        ``result`` is not a PowerResult, or ``target`` is not in (0, 1).
+        ``result`` is not a PowerResult (or a non-empty sequence of them sharing design,
+        endpoint and alpha), ``target`` is not in (0, 1), or ``labels`` does not have one
+        text per line.
 
     Notes
     -----
@@ -99,27 +113,27 @@ def power_curve_plot(
     >>> sum(str(line.get_gid()).startswith("power:") for line in ax.lines)
     2
     """
-    from alsmeta.simulate import PowerResult
-
-    if not isinstance(result, PowerResult):
-        raise InputError(
-            Problem(f"result must be a PowerResult (power_curve), not {type(result).__name__}")
-        )
+    results = _results(result)
+    first = results[0]
     if target is not None and not (
         isinstance(target, int | float) and math.isfinite(target) and 0 < target < 1
     ):
         raise InputError(Problem(f"target={target!r} must be a power in (0, 1), e.g. 0.8"))
-    scenarios = result.scenarios
+    lines = [
+        part.sort_values("n_per_arm")
+        for res in results
+        for _, part in res.scenarios.groupby(_EFFECT_KEYS, sort=False)
+    ]
+    if labels is not None and (isinstance(labels, str) or len(labels) != len(lines)):
+        raise InputError(
+            Problem(f"labels={labels!r} must give one text for each of the {len(lines)} lines")
+        )
+    scenarios = pd.concat([res.scenarios for res in results], ignore_index=True)
     if ax is None:
         ax = new_axes(6.4, 4.2, (0.75, 0.6, 5.4, 3.05))
-    for i, (_, part) in enumerate(scenarios.groupby(_EFFECT_KEYS, sort=False)):
-        part = part.sort_values("n_per_arm")
-        first = part.iloc[0]
-        effect, sd, scale = (
-            float(first["effect"]),
-            float(first["effect_sd"]),
-            str(first["effect_scale"]),
-        )
+    for i, part in enumerate(lines):
+        row = part.iloc[0]
+        effect, sd, scale = float(row["effect"]), float(row["effect_sd"]), str(row["effect_scale"])
         x = part["n_per_arm"].to_numpy(dtype=float)
         colour = f"C{i % 10}"
         ax.plot(
@@ -131,7 +145,7 @@ def power_curve_plot(
             markersize=4,
             linewidth=1.6,
             gid=f"power:{i}",
-            label=effect_label(effect, scale, sd),
+            label=effect_label(effect, scale, sd) if labels is None else labels[i],
             zorder=3,
         )
         ax.vlines(
@@ -168,12 +182,12 @@ def power_curve_plot(
             zorder=2,
         )
         ax.axhline(
-            result.alpha,
+            first.alpha,
             color="0.45",
             linestyle=":",
             linewidth=1.0,
             gid="alpha",
-            label=f"alpha = {result.alpha:g}",
+            label=f"alpha = {first.alpha:g}",
             zorder=1,
         )
     if target is not None:
@@ -188,22 +202,58 @@ def power_curve_plot(
         )
     ax.set_ylim(0.0, 1.02)
     sizes = np.unique(scenarios["n_per_arm"].to_numpy(dtype=float))
+    if log_x:
+        ax.set_xscale("log", base=2)
+        ax.set_xticks([], minor=True)
     if sizes.size:
-        pad = max(1.0, 0.05 * float(sizes[-1] - sizes[0]))
-        ax.set_xlim(float(sizes[0]) - pad, float(sizes[-1]) + pad)
+        if log_x:
+            ax.set_xlim(float(sizes[0]) / 2**0.3, float(sizes[-1]) * 2**0.3)
+        else:
+            pad = max(1.0, 0.05 * float(sizes[-1] - sizes[0]))
+            ax.set_xlim(float(sizes[0]) - pad, float(sizes[-1]) + pad)
         if sizes.size <= 8:
             ax.set_xticks(sizes, [f"{n:g}" for n in sizes])
-    ax.set_xlabel(_axis_label(result))
-    ax.set_ylabel(f"Power (share of trials with p < {result.alpha:g})")
+    ax.set_xlabel(_axis_label(first) + (" (logarithmic scale)" if log_x else ""))
+    ax.set_ylabel(f"Power (share of trials with p < {first.alpha:g})")
     reps = int(scenarios["reps"].iloc[0]) if len(scenarios) else 0
     ax.set_title(
-        f"{result.design.design} design, endpoint {result.endpoint}, {result.model.name} "
-        f"model; {reps} trials per point, {result.level * 100:g}% Monte Carlo interval",
+        f"{first.design.design} design, endpoint {first.endpoint}, {first.model.name} "
+        f"model; {reps} trials per point, {first.level * 100:g}% Monte Carlo interval",
         fontsize=8,
     )
     ax.grid(True, color="0.9", linewidth=0.6, zorder=0)
     ax.legend(loc="best", fontsize=7, framealpha=0.9, edgecolor="0.8")
     return ax
+
+
+def _results(result: Any) -> list[PowerResult]:
+    """``result`` as a non-empty list of PowerResults that can share one set of axes."""
+    from alsmeta.simulate import PowerResult
+
+    results = [result] if isinstance(result, PowerResult) else result
+    if (
+        isinstance(results, str | bytes)
+        or not isinstance(results, Sequence)
+        or not results
+        or not all(isinstance(r, PowerResult) for r in results)
+    ):
+        raise InputError(
+            Problem(
+                "result must be a PowerResult (power_curve) or a non-empty sequence of them, "
+                f"not {type(result).__name__}"
+            )
+        )
+    first = results[0]
+    for i, res in enumerate(results[1:], start=1):
+        if (res.design, res.endpoint, res.alpha) != (first.design, first.endpoint, first.alpha):
+            raise InputError(
+                Problem(
+                    f"result {i} has design {res.design.design!r}, endpoint {res.endpoint!r}, "
+                    f"alpha {res.alpha:g}; result 0 has {first.design.design!r}, "
+                    f"{first.endpoint!r}, {first.alpha:g}: one plot needs them equal"
+                )
+            )
+    return list(results)
 
 
 def _null_rows(scenarios: pd.DataFrame) -> pd.DataFrame:

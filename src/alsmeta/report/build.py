@@ -29,6 +29,8 @@ import pandas as pd
 from alsmeta.errors import InputError, Problem
 
 __all__ = [
+    "DEFAULT_POWER_REPS",
+    "POWER_OPTIONS",
     "REPORT_OPTIONS",
     "FigureSpec",
     "ReportInput",
@@ -56,6 +58,43 @@ REPORT_OPTIONS: dict[str, Any] = {
     "responder_measure": "OR",
     "direction_threshold": 0.70,
 }
+
+#: The simulated trials of "What would a definitive trial need?"; ``reps`` is an argument
+#: of :func:`build_report` (``--power-reps``), the rest is fixed so the page is reproducible.
+POWER_OPTIONS: dict[str, Any] = {
+    "design": "parallel",
+    "follow_up_months": 6.0,
+    "visit_interval_months": 1.0,
+    "endpoint": "slope",
+    "alpha": 0.05,
+    "target_power": 0.80,
+    "n_per_arm": (25, 50, 100, 200, 400),
+    "mcid_percent": 0.20,
+    "seed": 20260101,
+    "chunk_size": 100,
+}
+
+#: Simulated trials per scenario when ``--power-reps`` is not given (5 to 7 s on 2 cores).
+DEFAULT_POWER_REPS = 200
+
+#: The smallest clinically meaningful effect used for comparison.
+_MCID_SOURCE = {
+    "text": "Castrillo-Viguera C et al. Clinical significance in the change of decline in "
+    "ALSFRS-R. Amyotroph Lateral Scler 2010;11:178-180 (survey of NEALS clinicians, n = 65)",
+    "href": "https://www.semanticscholar.org/paper/640eb7cc7da89d964193403e63ab644aac834c5e",
+}
+_MODEL_SOURCES = (
+    {
+        "text": "Atassi N et al. The PRO-ACT database. Neurology 2014;83:1719-1725 (rate of "
+        "decline)",
+        "href": "https://doi.org/10.1212/WNL.0000000000000951",
+    },
+    {
+        "text": "Cudkowicz ME et al. NurOwn phase 3 trial. Muscle Nerve 2022;65:291-302, Table 1 "
+        "(baseline ALSFRS-R and time since onset)",
+        "href": "https://doi.org/10.1002/mus.27472",
+    },
+)
 
 _FOLLOWUP_CLASSES = ("under 5 months", "about 6 months (5 to 7.5)", "over 7.5 months")
 _DOMAINS: dict[str, str] = {
@@ -650,6 +689,8 @@ def _select_primary(evidence: Any) -> _Selection:
     lo, hi = REPORT_OPTIONS["timepoint_window_months"]
     target = REPORT_OPTIONS["target_timepoint_months"]
     frame = evidence.effect_size_frame(endpoint, "MD")
+    if frame.empty or "design" not in frame.columns:  # no outcome with this endpoint at all
+        return _Selection(None, [], [])
     facts = evidence.to_frame().set_index("outcome_id")
     frame = frame[frame["design"] == REPORT_OPTIONS["primary_design"]].copy()
     excluded: list[dict[str, str]] = []
@@ -1745,6 +1786,23 @@ def _methods(data: ReportInput, primary: Mapping[str, Any]) -> list[str]:
     return paras
 
 
+def _power_methods(reps: int) -> list[str]:
+    o = POWER_OPTIONS
+    if reps == 0:
+        return ["Power of a new trial: not simulated (--power-reps 0)."]
+    return [
+        f"Power of a new trial: {reps} simulated trials per scenario and sample size "
+        f"({', '.join(map(str, o['n_per_arm']))} per arm), seed {o['seed']}, chunks of "
+        f"{o['chunk_size']}, by alsmeta.simulate.power_curve (D50 progression model, "
+        f"parallel design, {o['follow_up_months']:g} months of visits every "
+        f"{o['visit_interval_months']:g} month, slope endpoint by the linear mixed model, "
+        f"two-sided alpha {o['alpha']:g}, a null run for the type I error); effects from "
+        "alsmeta.simulate.effect_from_meta of the primary meta-analysis (pooled estimate, and "
+        f"its predictive distribution) and a {o['mcid_percent']:.0%} slowing of decline; "
+        f"sample size for {100 * o['target_power']:g}% power by PowerResult.sample_size."
+    ]
+
+
 def _not_computed(data: ReportInput, problems: list[str]) -> dict[str, Any]:
     rows = []
     if data.kind == "evidence":
@@ -1802,7 +1860,10 @@ def parse_generated_at(text: str | None) -> str:
 
 
 def build_report(
-    data: ReportInput | None = None, *, generated_at: str | None = None
+    data: ReportInput | None = None,
+    *,
+    generated_at: str | None = None,
+    power_reps: int = DEFAULT_POWER_REPS,
 ) -> ReportModel:
     """Run every analysis of the report and describe it as a :class:`ReportModel`.
 
@@ -1813,6 +1874,10 @@ def build_report(
     generated_at : str, optional
         ISO 8601 timestamp written into the provenance; fixing it makes the rendered
         report byte-identical across runs. Default: now (UTC).
+    power_reps : int, default DEFAULT_POWER_REPS
+        Simulated trials per scenario and sample size in "What would a definitive trial
+        need?" (:data:`POWER_OPTIONS` fixes the rest, including the seed); ``0`` skips
+        the simulation and the section says so.
 
     Returns
     -------
@@ -1821,12 +1886,12 @@ def build_report(
     Raises
     ------
     InputError
-        A bad ``generated_at``.
+        A bad ``generated_at``, or ``power_reps`` that is not an integer >= 0.
 
     Examples
     --------
     >>> from alsmeta.report import build_report
-    >>> model = build_report(generated_at="2026-01-01T00:00:00+00:00")
+    >>> model = build_report(generated_at="2026-01-01T00:00:00+00:00", power_reps=0)
     >>> model.numbers()["primary.forest.rows.0.ci_lower"]
     '1.23'
     >>> round(model.analyses["primary"].to_dict()["estimate"], 2) == float(
@@ -1836,6 +1901,18 @@ def build_report(
     from alsmeta import __version__
 
     stamp = parse_generated_at(generated_at)
+    if (
+        isinstance(power_reps, bool)
+        or not isinstance(power_reps, int | np.integer)
+        or (power_reps < 0)
+    ):
+        raise InputError(
+            Problem(
+                f"--power-reps {power_reps!r} must be a whole number >= 0 (simulated trials "
+                f"per scenario; 0 skips the power section; default {DEFAULT_POWER_REPS})",
+                column="power_reps",
+            )
+        )
     if data is None:
         data = read_report_input()
     analyses: dict[str, Any] = {}
@@ -1852,7 +1929,10 @@ def build_report(
     grade = _grade_section(analyses, primary["title"])
     if grade.get("notes"):
         problems += [f"GRADE: {n}" for n in grade["notes"]]
+    power = _power_section(data, analyses, figures, problems, primary, int(power_reps))
     summary = _summary_section(data, analyses, primary, grade, claims, swim)
+    if power.get("available"):
+        summary["paragraphs"].append(["What would a new trial need? ", *power["plain"][0]])
     context: dict[str, Any] = {
         "title": "Cell therapy for ALS: what the trials show",
         "question": question,
@@ -1865,7 +1945,8 @@ def build_report(
         "swim": swim,
         "rob": rob,
         "grade": grade,
-        "methods": _methods(data, primary),
+        "power": power,
+        "methods": [*_methods(data, primary), *_power_methods(int(power_reps))],
         "not_computed": _not_computed(data, problems),
         "provenance": {
             "version": __version__,
@@ -1873,7 +1954,9 @@ def build_report(
             "input_kind": data.kind,
             "sha256": data.sha256,
             "generated_at": stamp,
-            "options": [{"name": k, "value": _option_text(v)} for k, v in REPORT_OPTIONS.items()],
+            "options": [{"name": k, "value": _option_text(v)} for k, v in REPORT_OPTIONS.items()]
+            + [{"name": "power_reps", "value": str(int(power_reps))}]
+            + [{"name": f"power_{k}", "value": _option_text(v)} for k, v in POWER_OPTIONS.items()],
             "versions": [{"name": k, "value": v} for k, v in _versions().items()],
             "trials": [{"file": f, "sha256": h} for f, h in data.trial_files],
         },
@@ -1882,8 +1965,377 @@ def build_report(
 
 
 def _option_text(value: Any) -> str:
-    if isinstance(value, list | tuple):
+    if isinstance(value, tuple):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, list):
         return " to ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
+
+
+# ---------------------------------------------------------------------- power
+_POWER_CACHE: dict[tuple[Any, ...], Any] = {}
+_POWER_CACHE_SIZE = 16
+
+
+@dataclass(frozen=True, slots=True)
+class _PowerJob:
+    """One call of :func:`alsmeta.simulate.power_curve`; hashable, so results are reused
+    within a process (the tests build the same report several times)."""
+
+    effect: Any  # TreatmentEffect
+    null: bool
+    reps: int
+
+
+def _run_power_job(job: _PowerJob) -> Any:
+    from alsmeta.simulate import TrialDesign, power_curve
+
+    o = POWER_OPTIONS
+    design = TrialDesign(
+        design=o["design"],
+        follow_up_months=o["follow_up_months"],
+        visit_interval_months=o["visit_interval_months"],
+    )
+    return power_curve(
+        list(o["n_per_arm"]),
+        [job.effect],
+        design=design,
+        endpoint=o["endpoint"],
+        reps=job.reps,
+        seed=o["seed"],
+        alpha=o["alpha"],
+        null=job.null,
+        chunk_size=o["chunk_size"],
+        backend="local",
+        progress=False,
+    )
+
+
+def _run_power_jobs(jobs: Sequence[_PowerJob]) -> list[Any]:
+    """Run the simulations, two at a time in forked processes where that is possible.
+
+    Each job is a pure function of its arguments (its seed is fixed), so the numbers do
+    not depend on where it runs; on a machine with one CPU or without ``fork`` the jobs
+    run here, one after the other.
+    """
+    import multiprocessing
+    import os
+    import sys
+
+    todo = [j for j in dict.fromkeys(jobs) if _power_key(j) not in _POWER_CACHE]
+    parallel = (
+        len(todo) > 1
+        and sys.platform.startswith("linux")
+        and "fork" in multiprocessing.get_all_start_methods()
+        and (os.cpu_count() or 1) > 1
+        and not multiprocessing.current_process().daemon  # daemons may not have children
+    )
+    results: dict[_PowerJob, Any] = {}
+    if parallel:
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+
+        # Longest job (the one with the null run) first, so two workers end together.
+        order = sorted(todo, key=lambda j: -int(j.null))
+        try:
+            ctx = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
+                results = dict(zip(order, pool.map(_run_power_job, order), strict=True))
+        except (OSError, BrokenProcessPool):  # no processes to be had: run them here
+            results = {}
+    results.update({j: _run_power_job(j) for j in todo if j not in results})
+    for job, res in results.items():
+        if len(_POWER_CACHE) >= _POWER_CACHE_SIZE:
+            _POWER_CACHE.pop(next(iter(_POWER_CACHE)))
+        _POWER_CACHE[_power_key(job)] = res
+    return [_POWER_CACHE[_power_key(j)] for j in jobs]
+
+
+def _power_key(job: _PowerJob) -> tuple[Any, ...]:
+    e = job.effect
+    options = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in POWER_OPTIONS.items())
+    return (e.mean, e.scale, e.sd, job.null, job.reps, options)
+
+
+def _needed(res: Any, prefix: str) -> dict[str, Any]:
+    """Patients per arm for the target power, from ``PowerResult.sample_size``."""
+    o = POWER_OPTIONS
+    row = res.sample_size(o["target_power"]).iloc[0]
+    grid = sorted(int(n) for n in o["n_per_arm"])
+    simulated = float(row["n_per_arm_simulated"])
+    interpolated = float(row["n_per_arm_interpolated"])
+    if not math.isfinite(simulated):
+        text, about = f"more than {grid[-1]}", ""
+    elif simulated == grid[0]:
+        text, about = f"{grid[0]} or fewer", ""
+    else:
+        text, about = str(math.ceil(interpolated)), "about "
+    return {
+        "n": _n(f"{prefix}.n_needed", text),
+        "simulated": _n(f"{prefix}.n_needed_simulated", _fmt_int(simulated)),
+        "reached": math.isfinite(simulated),
+        "about": about,
+    }
+
+
+def _power_rows(res: Any, prefix: str) -> list[dict[str, Any]]:
+    rows = []
+    for i, d in enumerate(res.to_dict()):
+        rows.append(
+            {
+                "n_per_arm": _n(f"{prefix}.rows.{i}.n_per_arm", str(d["n_per_arm"])),
+                "power": _n(f"{prefix}.rows.{i}.power", fmt_num(d["power"])),
+                "power_ci_lower": _n(
+                    f"{prefix}.rows.{i}.power_ci_lower", fmt_num(d["power_ci_lower"])
+                ),
+                "power_ci_upper": _n(
+                    f"{prefix}.rows.{i}.power_ci_upper", fmt_num(d["power_ci_upper"])
+                ),
+                "power_favourable": _n(
+                    f"{prefix}.rows.{i}.power_favourable", fmt_num(d["power_favourable"])
+                ),
+                "type1_error": _n(f"{prefix}.rows.{i}.type1_error", fmt_num(d["type1_error"], 3)),
+                "type1_error_ci_lower": _n(
+                    f"{prefix}.rows.{i}.type1_error_ci_lower",
+                    fmt_num(d["type1_error_ci_lower"], 3),
+                ),
+                "type1_error_ci_upper": _n(
+                    f"{prefix}.rows.{i}.type1_error_ci_upper",
+                    fmt_num(d["type1_error_ci_upper"], 3),
+                ),
+            }
+        )
+    return rows
+
+
+def _power_section(
+    data: ReportInput, analyses: dict[str, Any], figures: list[FigureSpec],
+    problems: list[str], primary: Mapping[str, Any], reps: int,
+) -> dict[str, Any]:  # fmt: skip
+    """What would a definitive trial need? Power by simulation under three assumptions."""
+    from alsmeta.simulate import TreatmentEffect, effect_from_meta
+
+    o = POWER_OPTIONS
+    grid = [int(n) for n in o["n_per_arm"]]
+    target = f"{100 * o['target_power']:g}%"
+    out: dict[str, Any] = {
+        "available": reps > 0,
+        "title": "What would a definitive trial need?",
+        "references": [_MCID_SOURCE, *_MODEL_SOURCES],
+    }
+    if reps == 0:
+        out["note"] = (
+            "This section was skipped: the report was built with --power-reps 0, so no trials "
+            "were simulated. Build it with --power-reps N (N simulated trials per scenario; "
+            f"default {DEFAULT_POWER_REPS}) to see the sample size a new trial would need."
+        )
+        return out
+    months = float(REPORT_OPTIONS["target_timepoint_months"])
+    mcid = TreatmentEffect(
+        mean=float(o["mcid_percent"]),
+        scale="percent",
+        source=f"{o['mcid_percent']:.0%} slowing of decline (Castrillo-Viguera 2010)",
+    )
+    res = analyses.get("primary")
+    scenarios: list[tuple[str, Any]] = []
+    out["meta_available"] = res is not None
+    if res is None:
+        out["meta_note"] = (
+            "The effect of the existing trials cannot be used. "
+            + (_text(primary.get("note")) or "there is no primary meta-analysis.")
+            + f" Only the comparison scenario, a {o['mcid_percent']:.0%} slowing of decline, "
+            "is shown."
+        )
+        problems.append(
+            "Power of a new trial: no primary meta-analysis, so only the "
+            f"{o['mcid_percent']:.0%}-slowing scenario is simulated."
+        )
+    elif not float(res.estimate) > 0:
+        out["meta_available"] = False
+        out["meta_note"] = (
+            f"The pooled estimate of the existing trials ({fmt_num(res.estimate)} points) does "
+            "not favour cell therapy, so no trial size would show a benefit under it; only the "
+            f"comparison scenario, a {o['mcid_percent']:.0%} slowing of decline, is shown."
+        )
+    else:
+        pooled = effect_from_meta(res, months=months, predictive=False)
+        predictive = effect_from_meta(res, months=months, predictive=True)
+        scenarios += [("pooled", pooled), ("predictive", predictive)]
+        analyses["power.effect.pooled"] = pooled
+        analyses["power.effect.predictive"] = predictive
+        k = int(res.k)
+        out["meta"] = {
+            "k": _n("power.meta.k", str(k)),
+            "trials": "trial" if k == 1 else "trials",
+            "md": _n("power.meta.estimate", fmt_num(res.estimate)),
+            "ci_lower": _n("power.meta.ci_lower", fmt_num(res.ci_lower)),
+            "ci_upper": _n("power.meta.ci_upper", fmt_num(res.ci_upper)),
+            "months": f"{months:g}",
+            "pooled_mean": _n("power.effect.pooled.mean", fmt_num(pooled.mean)),
+            "slope_ci_lower": _n("power.effect.pooled.ci_lower", fmt_num(res.ci_lower / months)),
+            "slope_ci_upper": _n("power.effect.pooled.ci_upper", fmt_num(res.ci_upper / months)),
+            "predictive_mean": _n("power.effect.predictive.mean", fmt_num(predictive.mean)),
+            "predictive_sd": _n("power.effect.predictive.sd", fmt_num(predictive.sd)),
+            "tau2": _n("power.meta.tau2", fmt_num(res.tau2)),
+            "se": _n("power.meta.se", fmt_num(res.se)),
+        }
+        if data.kind != "evidence":
+            out["meta"]["caveat"] = (
+                "The effect sizes come from the input CSV and are taken to be differences in "
+                f"ALSFRS-R change (points) at about {months:g} months; if they are on another "
+                "scale, the first two scenarios do not apply."
+            )
+    scenarios.append(("mcid", mcid))
+    analyses["power.effect.mcid"] = mcid
+    jobs = [_PowerJob(effect=e, null=i == 0, reps=int(reps)) for i, (_, e) in enumerate(scenarios)]
+    results = _run_power_jobs(jobs)
+    labels = {
+        "pooled": "the two trials' pooled estimate",
+        "predictive": "allowing for its uncertainty (assurance)",
+        "mcid": f"a {o['mcid_percent']:.0%} slowing of decline",
+    }
+    if res is not None and int(res.k) != 2:
+        labels["pooled"] = "the trials' pooled estimate"
+    items: list[dict[str, Any]] = []
+    null_name = scenarios[0][0]
+    for (name, _), result in zip(scenarios, results, strict=True):
+        analyses[f"power.{name}"] = result
+        items.append(
+            {
+                "name": name,
+                "label": labels[name],
+                "needed": _needed(result, f"power.{name}"),
+                "rows": _power_rows(result, f"power.{name}"),
+            }
+        )
+    out["scenarios"] = items
+    # One table row per sample size, one column per scenario.
+    out["table"] = [
+        {
+            "n_per_arm": items[0]["rows"][i]["n_per_arm"],
+            "cells": [it["rows"][i] for it in items],
+            "type1": items[0]["rows"][i],
+        }
+        for i in range(len(grid))
+    ]
+    out["null_scenario"] = null_name
+    first = results[0]
+    model = first.model
+    mcid_rate = float(o["mcid_percent"]) * float(model.rate_mean)
+    out["mcid"] = {
+        "percent": f"{o['mcid_percent']:.0%}",
+        "rate_mean": _n("power.model.rate_mean", fmt_num(model.rate_mean)),
+        "points": _n("power.effect.mcid.points_at_mean_rate", fmt_num(mcid_rate)),
+    }
+    out["n_assumptions"] = ("One assumption", "Two assumptions", "Three assumptions")[
+        len(items) - 1
+    ]
+    out["reps"] = _n("power.reps", str(int(reps)))
+    out["seed"] = _n("power.seed", str(int(first.seed)))
+    out["target"] = target
+    out["grid"] = ", ".join(map(str, grid))
+    out["largest"] = str(grid[-1])
+    out["description"] = first.description
+    out["notes"] = list(dict.fromkeys(n for r in results for n in r.notes))
+    # Plain words for patients.
+    mc = items[-1]["needed"]
+    meaningful = (
+        "nearer the smallest effect that clinicians call meaningful (a "
+        f"{o['mcid_percent']:.0%} slower decline), "
+    )
+    if len(items) == 3:
+        po, pr = items[0]["needed"], items[1]["needed"]
+        k = int(res.k) if res is not None else 0
+        what = "the two trials" if k == 2 else f"the {k} trials" if k > 2 else "the one trial"
+        out["plain"] = [
+            [
+                f"If the true effect of cell therapy were as large as {what} suggest, "
+                + po["about"],
+                po["n"],
+                " patients per arm (cell therapy and control) would be enough for an "
+                f"{target} chance that a six-month trial shows it. Allowing for how uncertain "
+                "that estimate still is, " + pr["about"],
+                pr["n"],
+                f" per arm would be needed. If the true effect is {meaningful}" + mc["about"],
+                mc["n"],
+                " per arm would be needed.",
+            ]
+        ]
+    else:
+        out["plain"] = [
+            [
+                f"If cell therapy slowed the decline by {o['mcid_percent']:.0%}, the smallest "
+                "effect that clinicians call meaningful, a six-month trial would need "
+                + mc["about"],
+                mc["n"],
+                f" patients per arm (cell therapy and control) for an {target} chance to show it.",
+            ]
+        ]
+    out["assumptions"] = _power_assumptions(model, res, first, reps, months)
+    figures.append(
+        FigureSpec(
+            name="power_curve",
+            function="power_curve_plot",
+            args=(tuple(results),),
+            kwargs={
+                "target": float(o["target_power"]),
+                "labels": tuple(labels[it["name"]] for it in items),
+                "log_x": True,
+            },
+            caption=f"Power of a six-month trial by patients per arm ({int(reps)} simulated "
+            "trials per point; bars are 95% Monte Carlo confidence intervals; the assurance "
+            "curve is dashed). Dash-dot line: "
+            f"{target} power; crosses: rejection rate when cell therapy has no effect (type I "
+            f"error), beside a dotted line at the nominal {o['alpha']:g}.",
+        )
+    )
+    return out
+
+
+def _power_assumptions(model: Any, res: Any, first: Any, reps: int, months: float) -> list[str]:
+    o = POWER_OPTIONS
+    lo, hi = model.rate_range
+    death, drop = model.death, model.dropout
+    items = [
+        f"Design: a parallel randomised trial, 1:1, {o['follow_up_months']:g} months with a "
+        f"visit every {o['visit_interval_months']:g} month from the start of treatment "
+        f"({len(np.arange(0.0, o['follow_up_months'] + 1e-9, o['visit_interval_months']))} "
+        "visits); "
+        f"analysis: {first.description}; two-sided alpha {o['alpha']:g}.",
+        f"Natural history ({model.name} progression model, the D50 sigmoid): baseline "
+        f"ALSFRS-R normal with mean {model.baseline_mean:g} and SD {model.baseline_sd:g} "
+        "(NurOwn phase 3, Cudkowicz 2022, Table 1); rate of decline log-normal with mean "
+        f"{model.rate_mean:g} and SD {model.rate_sd:g} points/month, kept within {lo:g} to "
+        f"{hi:g} (PRO-ACT, Atassi 2014); time since onset with mean {model.onset_mean:g} "
+        f"months (Cudkowicz 2022); measurement noise SD {model.noise_sd:g} point (an "
+        "assumption); totals rounded to whole points.",
+        "Death and dropout are modelling assumptions, not published estimates: each has a "
+        f"hazard of {death.rate_per_month:g} per month at an ALSFRS-R total of "
+        f"{death.reference_total:g} that doubles for every {death.doubling_points:g} "
+        f"(death) or {drop.doubling_points:g} (dropout) points lower.",
+        "Treatment acts from the start of treatment, in the treated arm only, by slowing "
+        "each patient's disease clock: an effect in points/month lowers the patient's rate of "
+        "decline at the start by that amount (a patient declining more slowly than that "
+        "stops declining); a percentage slows every patient's decline by that fraction.",
+    ]
+    if res is not None:
+        items.append(
+            f"The pooled difference in ALSFRS-R change at about {months:g} months is turned "
+            f"into a difference in slope by dividing by {months:g} months: this assumes the "
+            "two arms drift apart at a constant rate. It comes from "
+            f"{res.k} {'trial' if res.k == 1 else 'trials'}, so it is very uncertain; "
+            "the assurance scenario draws each simulated trial's true effect from the "
+            "prediction distribution of the meta-analysis (normal, mean = pooled estimate, "
+            "variance = tau^2 + SE^2) to allow for this."
+        )
+    items.append(
+        f"{int(reps)} simulated trials per scenario and sample size, seed {first.seed}, "
+        f"chunks of {first.chunk_size} (the numbers depend on these three, and on nothing "
+        "else); power intervals are 95% Clopper-Pearson intervals of the Monte Carlo "
+        "proportion. The sample size for "
+        f"{100 * o['target_power']:g}% power interpolates between the two simulated sizes "
+        "around it on the probit scale and is rounded up."
+    )
+    return items
