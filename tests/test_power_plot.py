@@ -136,3 +136,37 @@ def test_not_a_power_result_raises() -> None:
 )
 def test_effect_label(args, text) -> None:
     assert effect_label(*args) == text
+
+
+def test_several_results_share_the_axes_in_order(result) -> None:
+    effects = [TreatmentEffect(mean=0.6, sd=0.2), TreatmentEffect(mean=0.6)]
+    null_result = power_curve([20, 40], effects, model=LinearProgression(), reps=30, seed=3,
+                              null=True)  # fmt: skip
+    ax = power_curve_plot([null_result, result], labels=["a", "b", "c", "d"], log_x=True)
+    lines = _by_gid(ax.lines, "power:")
+    assert [line.get_label() for line in lines] == ["a", "b", "c", "d"]
+    # the third line is the first effect of the second result
+    rows = result.scenarios[result.scenarios["effect"] == 0.5].sort_values("n_per_arm")
+    np.testing.assert_array_equal(lines[2].get_ydata(), rows["power"].to_numpy())
+    assert lines[0].get_linestyle() == "--"  # predictive (assurance) effect
+    # the null run of the first result is drawn once, at its own sample sizes
+    (crosses,) = _by_gid(ax.lines, "type1_error")
+    np.testing.assert_array_equal(crosses.get_xdata(), [20.0, 40.0])
+    assert ax.get_xscale() == "log"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["20", "40", "60"]
+    assert ax.get_xlabel().endswith("(logarithmic scale)")
+
+
+def test_labels_must_match_the_lines(result) -> None:
+    with pytest.raises(InputError, match="one text for each of the 2 lines"):
+        power_curve_plot(result, labels=["only one"])
+    with pytest.raises(InputError, match="one text for each"):
+        power_curve_plot(result, labels="ab")  # type: ignore[arg-type]
+
+
+def test_results_with_other_designs_cannot_share_a_plot(result) -> None:
+    other = power_curve([20], [0.5], model=LinearProgression(), reps=5, seed=1, alpha=0.1)
+    with pytest.raises(InputError, match=r"result 1 has .* alpha 0\.1"):
+        power_curve_plot([result, other])
+    with pytest.raises(InputError, match="non-empty sequence"):
+        power_curve_plot([])
