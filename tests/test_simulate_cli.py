@@ -21,7 +21,8 @@ POWER_KEYS = [
 ]  # fmt: skip
 ALL_KEYS = [
     *POWER_KEYS, "type1_error_ci_lower", "type1_error_ci_upper", "n_treated", "effect_scale",
-    "effect_sd", "effect_source", "power_favourable", "mean_estimate", "not_analysable",
+    "effect_sd", "effect_source", "power_favourable", "power_favourable_ci_lower",
+    "power_favourable_ci_upper", "mean_estimate", "not_analysable",
 ]  # fmt: skip
 SAMPLE_SIZE_KEYS = ["target_power", "n_per_arm_simulated", "n_per_arm_interpolated"]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -266,3 +266,35 @@ def test_sample_size_keeps_a_predictive_effect_apart_from_its_mean() -> None:
     table = res.sample_size(0.5)
     assert len(table) == 2
     assert sorted(table["effect_sd"]) == [0.0, 0.2]
+
+
+def test_favourable_share_and_its_clopper_pearson_interval() -> None:
+    from scipy.stats import binomtest
+
+    res = power_curve([15], [0.0], model=LinearProgression(), reps=80, seed=11,
+                      design=TrialDesign(design="single-arm-lead-in", min_lead_in_decline=3),
+                      endpoint="lead-in")  # fmt: skip
+    row = res.to_dict()[0]
+    reps = res.replicates
+    k = int(((reps["p_value"] < 0.05) & reps["favours_treatment"]).sum())
+    assert row["power_favourable"] == k / 80
+    ci = binomtest(k, 80).proportion_ci(confidence_level=0.95, method="exact")
+    assert row["power_favourable_ci_lower"] == pytest.approx(ci.low, abs=1e-12)
+    assert row["power_favourable_ci_upper"] == pytest.approx(ci.high, abs=1e-12)
+
+
+def test_enrolling_fast_lead_in_decliners_makes_a_single_arm_study_show_slowing() -> None:
+    # Regression to the mean: patients enrolled because they lost >= 3 points in a noisy
+    # 3-month lead-in decline more slowly afterwards, with no treatment at all (linear
+    # natural history, so nothing else changes their rate). Without enrichment the paired
+    # test keeps its level.
+    reps = 400
+    common = {"model": LinearProgression(), "reps": reps, "seed": 4, "endpoint": "lead-in"}
+    enriched = power_curve(
+        [30], [0.0], design=TrialDesign(design="single-arm-lead-in", min_lead_in_decline=3),
+        **common,
+    ).to_dict()[0]  # fmt: skip
+    plain = power_curve([30], [0.0], design=TrialDesign(design="single-arm-lead-in"), **common)
+    assert enriched["mean_estimate"] > 0.1  # apparent slowing, points/month
+    assert enriched["power_favourable"] > 0.05 + _mc_bound(0.05, reps)
+    assert plain.to_dict()[0]["power"] < 0.05 + _mc_bound(0.05, reps)

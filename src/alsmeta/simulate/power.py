@@ -209,7 +209,7 @@ class PowerResult:
         One row per (n_per_arm, effect): ``design, endpoint, n_per_arm, n_treated,
         effect, effect_scale, effect_sd, reps, power, power_ci_lower, power_ci_upper``
         (Clopper-Pearson), ``power_favourable`` (significant and in favour of
-        treatment), ``type1_error`` and its interval (from the null run at the same n,
+        treatment) and its interval, ``type1_error`` and its interval (from the null run at the same n,
         ``nan`` without one), ``mean_estimate``, ``not_analysable``, ``effect_source`` (where a
         drawn effect comes from, e.g. the meta-analysis).
     replicates : DataFrame
@@ -509,7 +509,9 @@ def power_curve(
             r = sub[sub["effect_index"] == j]
             sig = (r["p_value"] < alpha).to_numpy()
             k = int(sig.sum())
+            k_fav = int((sig & r["favours_treatment"].to_numpy()).sum())
             lo, hi = _clopper_pearson(np.array(k), np.array(len(r)), level)
+            fav_lo, fav_hi = _clopper_pearson(np.array(k_fav), np.array(len(r)), level)
             rows.append(
                 {
                     "design": d.design,
@@ -527,9 +529,9 @@ def power_curve(
                     "effect_scale": e.scale,
                     "effect_sd": float(e.sd),
                     "effect_source": e.source,
-                    "power_favourable": float(
-                        (sig & r["favours_treatment"].to_numpy()).sum() / len(r)
-                    ),
+                    "power_favourable": k_fav / len(r),
+                    "power_favourable_ci_lower": float(fav_lo),
+                    "power_favourable_ci_upper": float(fav_hi),
                     "mean_estimate": _mean(r["estimate"].to_numpy()),
                     "not_analysable": int(r["p_value"].isna().sum()),
                 }
