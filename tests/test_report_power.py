@@ -203,6 +203,73 @@ def test_plain_words_and_provenance(bundled: tuple[Any, str, _Page]) -> None:
     assert any(f"{REPS} simulated trials per scenario" in p for p in model.to_dict()["methods"])
 
 
+# ------------------------------------------------------------------ single-arm studies
+SINGLE_ARM = ("linear_all", "linear_enriched", "d50_all", "d50_enriched")
+
+
+def test_single_arm_studies_are_simulated_as_stated(bundled: tuple[Any, str, _Page]) -> None:
+    from alsmeta.simulate import D50Progression, LinearProgression
+
+    model, _, _ = bundled
+    o = POWER_OPTIONS
+    for name in SINGLE_ARM:
+        res = model.analyses[f"power.single_arm.{name}"]
+        kind, enrol = name.split("_")
+        assert res.design == TrialDesign(
+            design="single-arm-lead-in",
+            follow_up_months=o["follow_up_months"],
+            visit_interval_months=o["visit_interval_months"],
+            lead_in_months=o["single_arm_lead_in_months"],
+            min_lead_in_decline=o["single_arm_min_decline"] if enrol == "enriched" else None,
+        )
+        assert res.endpoint == "lead-in"
+        assert res.model == (D50Progression() if kind == "d50" else LinearProgression())
+        assert (res.scenarios["effect"] == 0.0).all()
+        assert res.scenarios["n_per_arm"].tolist() == list(o["single_arm_n"])
+        assert (res.scenarios["reps"] == REPS).all()
+    # One of them rerun here: the same numbers.
+    res = model.analyses["power.single_arm.linear_enriched"]
+    again = power_curve(
+        list(o["single_arm_n"]), [0.0], design=res.design, model=LinearProgression(),
+        endpoint="lead-in", reps=REPS, seed=o["seed"], alpha=o["alpha"],
+        chunk_size=o["chunk_size"],
+    )  # fmt: skip
+    assert again.scenarios["power_favourable"].tolist() == (
+        res.scenarios["power_favourable"].tolist()
+    )
+
+
+def test_single_arm_table_and_plain_words_show_the_simulated_shares(
+    bundled: tuple[Any, str, _Page],
+) -> None:
+    model, html, page = bundled
+    o = POWER_OPTIONS
+    middle = o["single_arm_n"][len(o["single_arm_n"]) // 2]
+    shares = {}
+    for name in SINGLE_ARM:
+        for row in model.analyses[f"power.single_arm.{name}"].to_dict():
+            key = f"power.single_arm.{name}.n{row['n_per_arm']}"
+            for sfx in ("", "_ci_lower", "_ci_upper"):
+                got = number(page, f"{key}.favourable{sfx}")
+                assert got == fmt_num(row[f"power_favourable{sfx}"], 3), (key, sfx)
+            if row["n_per_arm"] == middle:
+                shares[name] = row["power_favourable"]
+    # Regression to the mean: enrolling fast lead-in decliners "shows" slowing without any
+    # effect, more often than chance (alpha / 2) allows, under linear natural history.
+    assert shares["linear_enriched"] > o["alpha"] / 2
+    low, high = min(shares.values()), max(shares.values())
+    assert number(page, "power.single_arm.plain.high") == f"{100 * high:.0f}%"
+    low_text = number(page, "power.single_arm.plain.low")
+    assert float(low_text.rstrip("%")) == pytest.approx(100 * low, abs=0.5)
+    body = section(html, "power")
+    assert "And a study without a control group?" in body
+    assert number(page, "power.single_arm.chance") == fmt_num(o["alpha"] / 2, 3)
+    frame = load_evidence().to_frame()
+    ids = sorted(set(frame.loc[frame["design"] == "single-arm with lead-in", "study_id"]))
+    assert f"holds {len(ids)} single-arm studies with a lead-in" in body
+    assert all(i in body for i in ids)
+
+
 # ------------------------------------------------------------------ no meta-analysis
 def test_no_primary_meta_analysis_says_why_and_shows_only_the_20_percent_scenario(
     tmp_path: Path,
@@ -215,10 +282,11 @@ def test_no_primary_meta_analysis_says_why_and_shows_only_the_20_percent_scenari
     html = render_report(model)
     page = parse(html)
     assert "primary" not in model.analyses
-    assert [k for k in model.analyses if k.startswith("power.")] == [
+    assert [k for k in model.analyses if k.startswith("power.") and ".single_arm." not in k] == [
         "power.effect.mcid",
         "power.mcid",
     ]
+    assert len([k for k in model.analyses if k.startswith("power.single_arm.")]) == 4
     body = section(html, "power")
     assert "The effect of the existing trials cannot be used" in body
     assert "No randomised trial reports an ALSFRS-R change at about six months" in body

@@ -72,6 +72,9 @@ POWER_OPTIONS: dict[str, Any] = {
     "mcid_percent": 0.20,
     "seed": 20260101,
     "chunk_size": 100,
+    "single_arm_n": (10, 20, 40),
+    "single_arm_lead_in_months": 3.0,
+    "single_arm_min_decline": 3.0,
 }
 
 #: Simulated trials per scenario when ``--power-reps`` is not given (5 to 7 s on 2 cores).
@@ -1799,7 +1802,14 @@ def _power_methods(reps: int) -> list[str]:
         f"two-sided alpha {o['alpha']:g}, a null run for the type I error); effects from "
         "alsmeta.simulate.effect_from_meta of the primary meta-analysis (pooled estimate, and "
         f"its predictive distribution) and a {o['mcid_percent']:.0%} slowing of decline; "
-        f"sample size for {100 * o['target_power']:g}% power by PowerResult.sample_size."
+        f"sample size for {100 * o['target_power']:g}% power by PowerResult.sample_size. "
+        "Single-arm lead-in studies with cells that do nothing: the same reps and seed, "
+        f"{', '.join(map(str, o['single_arm_n']))} patients, a "
+        f"{o['single_arm_lead_in_months']:g}-month lead-in, linear and D50 natural history, "
+        f"every patient or only those who lost at least {o['single_arm_min_decline']:g} points "
+        "in the lead-in, endpoint the paired t test of post- minus pre-treatment slopes; the "
+        "share significant in favour of treatment (power_favourable) with its Clopper-Pearson "
+        "interval."
     ]
 
 
@@ -1987,22 +1997,37 @@ class _PowerJob:
     effect: Any  # TreatmentEffect
     null: bool
     reps: int
+    model: str = "d50"  # natural history: "d50" or "linear"
+    #: None: the parallel trial; False/True: the single-arm lead-in study, enrolling every
+    #: patient / only those who lost at least ``single_arm_min_decline`` in the lead-in.
+    single_arm_enriched: bool | None = None
 
 
 def _run_power_job(job: _PowerJob) -> Any:
-    from alsmeta.simulate import TrialDesign, power_curve
+    from alsmeta.simulate import D50Progression, LinearProgression, TrialDesign, power_curve
 
     o = POWER_OPTIONS
-    design = TrialDesign(
-        design=o["design"],
-        follow_up_months=o["follow_up_months"],
-        visit_interval_months=o["visit_interval_months"],
-    )
+    timing = {
+        "follow_up_months": o["follow_up_months"],
+        "visit_interval_months": o["visit_interval_months"],
+    }
+    if job.single_arm_enriched is None:
+        design = TrialDesign(design=o["design"], **timing)
+        sizes, endpoint = list(o["n_per_arm"]), o["endpoint"]
+    else:
+        design = TrialDesign(
+            design="single-arm-lead-in",
+            lead_in_months=o["single_arm_lead_in_months"],
+            min_lead_in_decline=o["single_arm_min_decline"] if job.single_arm_enriched else None,
+            **timing,
+        )
+        sizes, endpoint = list(o["single_arm_n"]), "lead-in"
     return power_curve(
-        list(o["n_per_arm"]),
+        sizes,
         [job.effect],
         design=design,
-        endpoint=o["endpoint"],
+        model=D50Progression() if job.model == "d50" else LinearProgression(),
+        endpoint=endpoint,
         reps=job.reps,
         seed=o["seed"],
         alpha=o["alpha"],
@@ -2037,8 +2062,9 @@ def _run_power_jobs(jobs: Sequence[_PowerJob]) -> list[Any]:
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
 
-        # Longest job (the one with the null run) first, so two workers end together.
-        order = sorted(todo, key=lambda j: -int(j.null))
+        # Longest jobs (the null run, then the large parallel trials) first, so the two
+        # workers end together.
+        order = sorted(todo, key=lambda j: (-int(j.null), j.single_arm_enriched is not None))
         try:
             ctx = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
@@ -2056,7 +2082,8 @@ def _run_power_jobs(jobs: Sequence[_PowerJob]) -> list[Any]:
 def _power_key(job: _PowerJob) -> tuple[Any, ...]:
     e = job.effect
     options = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in POWER_OPTIONS.items())
-    return (e.mean, e.scale, e.sd, job.null, job.reps, options)
+    return (e.mean, e.scale, e.sd, job.null, job.reps, job.model, job.single_arm_enriched,
+            options)  # fmt: skip
 
 
 def _needed(res: Any, prefix: str) -> dict[str, Any]:
@@ -2190,7 +2217,14 @@ def _power_section(
     scenarios.append(("mcid", mcid))
     analyses["power.effect.mcid"] = mcid
     jobs = [_PowerJob(effect=e, null=i == 0, reps=int(reps)) for i, (_, e) in enumerate(scenarios)]
-    results = _run_power_jobs(jobs)
+    nothing = TreatmentEffect(mean=0.0, source="cells that do nothing")
+    single_jobs = [
+        _PowerJob(effect=nothing, null=False, reps=int(reps), model=m, single_arm_enriched=e)
+        for m, e in _SINGLE_ARM_SCENARIOS
+    ]
+    everything = _run_power_jobs([*jobs, *single_jobs])
+    results = everything[: len(jobs)]
+    out["single_arm"] = _single_arm_part(data, analyses, everything[len(jobs) :], int(reps))
     labels = {
         "pooled": "the two trials' pooled estimate",
         "predictive": "allowing for its uncertainty (assurance)",
@@ -2339,3 +2373,113 @@ def _power_assumptions(model: Any, res: Any, first: Any, reps: int, months: floa
         "around it on the probit scale and is rounded up."
     )
     return items
+
+
+#: The single-arm lead-in studies simulated with cells that do nothing: natural history
+#: (straight-line or sigmoid decline) and whom they enrol (everyone, or fast lead-in decliners).
+_SINGLE_ARM_SCENARIOS: tuple[tuple[str, bool], ...] = (
+    ("linear", False),
+    ("linear", True),
+    ("d50", False),
+    ("d50", True),
+)
+
+
+def _single_arm_part(
+    data: ReportInput, analyses: dict[str, Any], results: Sequence[Any], reps: int
+) -> dict[str, Any]:
+    """How often a single-arm lead-in study "shows" slowing when the cells do nothing.
+
+    Each result is a :class:`~alsmeta.simulate.PowerResult` of a true effect of 0, so its
+    ``power_favourable`` is the share of studies whose paired t test of post- minus
+    pre-treatment slopes is significant *and* in favour of the cells; by chance alone that
+    share is alpha / 2.
+    """
+    o = POWER_OPTIONS
+    sizes = [int(n) for n in o["single_arm_n"]]
+    decline = f"{o['single_arm_min_decline']:g}"
+    history = {
+        "linear": "straight-line decline",
+        "d50": "D50 sigmoid decline",
+    }
+    rows = []
+    shares: list[tuple[float, str]] = []
+    middle = sizes[len(sizes) // 2]
+    for (model, enriched), res in zip(_SINGLE_ARM_SCENARIOS, results, strict=True):
+        name = f"{model}_{'enriched' if enriched else 'all'}"
+        analyses[f"power.single_arm.{name}"] = res
+        enrol = (
+            f"only patients who lost at least {decline} points in the lead-in"
+            if enriched
+            else "every patient"
+        )
+        label = f"{history[model]}; {enrol}"
+        cells = []
+        for d in sorted(res.to_dict(), key=lambda d: d["n_per_arm"]):
+            key = f"power.single_arm.{name}.n{d['n_per_arm']}"
+            parts = {"share": "", "lower": "_ci_lower", "upper": "_ci_upper"}
+            cells.append(
+                {
+                    part: _n(f"{key}.favourable{sfx}", fmt_num(d[f"power_favourable{sfx}"], 3))
+                    for part, sfx in parts.items()
+                }
+            )
+            if d["n_per_arm"] == middle:
+                shares.append((float(d["power_favourable"]), label))
+        last = max(res.to_dict(), key=lambda d: d["n_per_arm"])
+        rows.append(
+            {
+                "label": label[:1].upper() + label[1:],
+                "cells": cells,
+                "mean_change": _n(
+                    f"power.single_arm.{name}.mean_estimate", fmt_num(last["mean_estimate"])
+                ),
+            }
+        )
+    chance = float(o["alpha"]) / 2
+    high, high_label = max(shares)
+    low, low_label = min(shares)
+    found = []
+    if data.kind == "evidence":
+        frame = data.evidence.to_frame()
+        lead_in = frame[frame["design"] == "single-arm with lead-in"]
+        ids = sorted(set(lead_in["study_id"]))
+        n_t = lead_in.groupby("study_id")["n_t"].max().dropna()
+        if ids:
+            found = [
+                f"The bundled evidence holds {len(ids)} single-arm studies with a lead-in ("
+                + ", ".join(ids)
+                + ")"
+                + (
+                    f", of {int(n_t.min())} to {int(n_t.max())} treated patients."
+                    if len(n_t)
+                    else "."
+                )
+            ]
+    return {
+        "sizes": sizes,
+        "lead_in": f"{o['single_arm_lead_in_months']:g}",
+        "follow_up": f"{o['follow_up_months']:g}",
+        "decline": decline,
+        "rows": rows,
+        "chance": _n("power.single_arm.chance", fmt_num(chance, 3)),
+        "largest": str(sizes[-1]),
+        "middle": str(middle),
+        "found": found,
+        "plain": [
+            f"If the cells did nothing at all, a single-arm study of {middle} patients that "
+            "compares each patient's decline after treatment with the decline before it "
+            "would report a significantly slower decline in between ",
+            _n("power.single_arm.plain.low", _percent(low)),
+            f" of cases ({low_label}) and ",
+            _n("power.single_arm.plain.high", _percent(high)),
+            f" ({high_label}), against {100 * chance:g}% by chance: without a "
+            "control group, whom the study enrols and how the disease bends decide the result "
+            "as much as the cells do.",
+        ],
+    }
+
+
+def _percent(share: float) -> str:
+    """A share as a percentage: whole numbers from 10%, one decimal below."""
+    return f"{100 * share:.0f}%" if share >= 0.095 else f"{100 * share:.1f}%"

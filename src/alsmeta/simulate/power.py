@@ -209,9 +209,9 @@ class PowerResult:
         One row per (n_per_arm, effect): ``design, endpoint, n_per_arm, n_treated,
         effect, effect_scale, effect_sd, reps, power, power_ci_lower, power_ci_upper``
         (Clopper-Pearson), ``power_favourable`` (significant and in favour of
-        treatment) and its interval, ``type1_error`` and its interval (from the null run at the same n,
-        ``nan`` without one), ``mean_estimate``, ``not_analysable``, ``effect_source`` (where a
-        drawn effect comes from, e.g. the meta-analysis).
+        treatment) and its interval, ``type1_error`` and its interval (from the null run at
+        the same n, ``nan`` without one), ``mean_estimate``, ``not_analysable``,
+        ``effect_source`` (where a drawn effect comes from, e.g. the meta-analysis).
     replicates : DataFrame
         One row per simulated trial: scenario keys, ``replicate, true_effect, estimate,
         p_value, favours_treatment, n_analysed``.
