@@ -28,6 +28,7 @@ from alsmeta.errors import InputError
 from alsmeta.patients import lead_in, responders, visit_table
 from alsmeta.patients.cafs import cafs
 from alsmeta.patients.mixed import ancova
+from alsmeta.patients.responders import resolve_rule
 from alsmeta.patients.visits import DAYS_PER_MONTH, VisitTable
 from alsmeta.simulate import (
     D50Progression,
@@ -39,7 +40,6 @@ from alsmeta.simulate import (
 from alsmeta.simulate._endpoints import (
     ENDPOINT_FUNCTIONS,
     _classify,
-    _rule,
     ancova_endpoint,
     cafs_endpoint,
     lead_in_endpoint,
@@ -185,7 +185,7 @@ def test_responders_match_single_trial(
 ) -> None:
     batch = batches["lead-in-randomised", effect]
     res = responder_endpoint(batch, rule=rule, **changes)
-    counted, responder = _classify(batch, _rule(rule, changes), None, 14.0)
+    counted, responder = _classify(batch, resolve_rule(rule, changes), None, 14.0)
     for r in range(batch.reps):
         one = responders(visit_table_of(batch, r), rule, treatment_day=0.0, **changes)
         flags = one.table["responder"]
@@ -210,7 +210,7 @@ def test_responder_handling_is_exercised(batches: dict[tuple[str, str], TrialBat
         [responders(visit_table_of(batch, r), "pct50").table for r in range(batch.reps)]
     )["outcome"]
     assert {"completed", "died", "dropout"} <= set(outcomes)
-    counted, responder = _classify(batch, _rule("pct50", {}), None, 14.0)
+    counted, responder = _classify(batch, resolve_rule("pct50", {}), None, 14.0)
     assert responder.any() and (counted & ~responder).any()
 
 

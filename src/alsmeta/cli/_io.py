@@ -46,3 +46,16 @@ def write_csv(frame: pd.DataFrame, output: str | None = None) -> None:
         frame.to_csv(sys.stdout, index=False, float_format="%.17g")
     else:
         frame.to_csv(output, index=False, float_format="%.17g")
+
+
+def shortest_float(value: Any) -> str:
+    """Shortest text that reads back as the same float; whole numbers without ``.0``."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """``frame`` as CSV text, every float in its shortest exact form."""
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, float_format=shortest_float)
+    return buffer.getvalue()

@@ -9,14 +9,13 @@ visits are skipped and each one is listed on stderr as ``alsmeta: note: skipped 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from alsmeta.alsfrs import score
-from alsmeta.cli._io import read_table
+from alsmeta.cli._io import csv_text, read_table
 from alsmeta.errors import InputError, Problem
 
 
@@ -57,12 +56,6 @@ def add_parser(sub: Any) -> None:
     s.set_defaults(handler=handle)
 
 
-def _shortest(value: Any) -> str:
-    """Shortest text that reads back as the same float; whole numbers without ``.0``."""
-    text = repr(float(value))
-    return text[:-2] if text.endswith(".0") else text
-
-
 def handle(args: argparse.Namespace) -> int:
     frame = read_table(args.file)
     result = score(
@@ -76,9 +69,7 @@ def handle(args: argparse.Namespace) -> int:
     if args.format == "json":
         text = json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n"
     else:
-        buffer = io.StringIO()
-        result.to_frame().to_csv(buffer, index=False, float_format=_shortest)
-        text = buffer.getvalue()
+        text = csv_text(result.to_frame())
     if args.output in (None, "-"):
         sys.stdout.write(text)
     else:

@@ -9,14 +9,13 @@ writes nothing. ``--keep-going`` skips bad visits and lists each one on stderr.
 from __future__ import annotations
 
 import argparse
-import io
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from alsmeta.cli import patients_compare, patients_outcomes
+from alsmeta.cli._io import csv_text
 from alsmeta.cli._patients_io import emit_text, load_visits, render_text
 from alsmeta.errors import InputError, Problem
 from alsmeta.patients import (
@@ -246,20 +245,9 @@ def _output_options(p: argparse.ArgumentParser, *, default: str) -> None:
     )
 
 
-def _shortest(value: object) -> str:
-    text = repr(float(value))  # type: ignore[arg-type]
-    return text[:-2] if text.endswith(".0") else text
-
-
-def _csv(frame: pd.DataFrame) -> str:
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, float_format=_shortest)
-    return buffer.getvalue()
-
-
 def _render(result: Any, fmt: str) -> str:
     if fmt == "csv":
-        return _csv(result.to_frame())
+        return csv_text(result.to_frame())
     return render_text(result, fmt)
 
 

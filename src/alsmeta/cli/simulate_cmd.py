@@ -22,14 +22,13 @@ import inspect
 import io
 import json
 import math
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from alsmeta.cli._io import csv_text
 from alsmeta.cli._patients_io import emit_text
 from alsmeta.errors import AlsmetaError, InputError, Problem
 
@@ -314,17 +313,6 @@ def _meta_effects() -> list[Any]:
 
 
 # ----------------------------------------------------------------------- output ------
-def _shortest(value: object) -> str:
-    text = repr(float(value))  # type: ignore[arg-type]
-    return text[:-2] if text.endswith(".0") else text
-
-
-def _csv(frame: pd.DataFrame) -> str:
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, float_format=_shortest)
-    return buffer.getvalue()
-
-
 def _json(obj: Any) -> str:
     return json.dumps(obj, indent=2, allow_nan=False) + "\n"
 
@@ -336,21 +324,10 @@ def _figure_bytes(fig: Any, output: str) -> bytes:
 
 
 def _write_bytes(data: bytes, output: str) -> None:
-    path = Path(output)
+    from alsmeta.patients.proact import atomic_write_bytes
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            mask = os.umask(0)
-            os.umask(mask)
-            os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600; use the mode open() would
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        atomic_write_bytes(data, Path(output))
     except OSError as exc:
         raise InputError(Problem(f"cannot write {output}: {exc.strerror or exc}")) from None
 
@@ -522,7 +499,7 @@ def handle_power(args: argparse.Namespace) -> int:
         frame = result.to_frame()
         if sizes_frame is not None:
             frame = _with_sample_sizes(frame, sizes_frame)
-        text = _csv(frame)
+        text = csv_text(frame)
     else:
         text = result.summary()
         if sizes_frame is not None and target is not None:
@@ -588,7 +565,7 @@ def handle_trajectories(args: argparse.Namespace) -> int:
     visits = batch.visits(0)
     vt = _visit_table(visits)
     if args.format == "csv":
-        text = _csv(visits)
+        text = csv_text(visits)
     elif args.format == "json":
         records = visits.to_dict(orient="records")
         text = _json([{str(k): _plain(v) for k, v in rec.items()} for rec in records])

@@ -443,12 +443,17 @@ def _file_mode() -> int:
 
 
 def atomic_write_text(text: str, path: Path) -> None:
+    """Write ``text`` as UTF-8 (newlines as given), atomically: see :func:`atomic_write_bytes`."""
+    atomic_write_bytes(text.encode("utf-8"), path)
+
+
+def atomic_write_bytes(data: bytes, path: Path) -> None:
     """Write to a temporary file in the same folder, then rename: never half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
         os.chmod(tmp, _file_mode())  # mkstemp makes 0600; use the mode open() would
         os.replace(tmp, path)
     except BaseException:

@@ -317,23 +317,7 @@ def responders(
     0     -1.338      -0.167   1.171      False
     """
     vt = as_visit_table(visits)
-    if isinstance(rule, str):
-        if rule not in PRESETS:
-            check_choice("rule", rule, tuple(PRESETS))
-        chosen = PRESETS[rule]
-    elif isinstance(rule, ResponderRule):
-        chosen = rule
-    else:
-        raise InputError(Problem(f"rule must be a preset name or a ResponderRule, not {rule!r}"))
-    if changes:
-        try:
-            chosen = chosen.replace(**changes)
-        except TypeError:
-            valid = [f.name for f in dataclasses.fields(ResponderRule)]
-            unknown = [k for k in changes if k not in valid]
-            raise InputError(
-                Problem(f"unknown rule option(s) {unknown}; use {', '.join(valid)}")
-            ) from None
+    chosen = resolve_rule(rule, changes)
     if pre_months is not None and not pre_months > 0:
         raise InputError(Problem(f"pre_months={pre_months!r} must be > 0"))
 
@@ -515,3 +499,31 @@ def responders(
         landmark_months=landmark,
         notes=tuple(notes),
     )
+
+
+def resolve_rule(rule: str | ResponderRule, changes: dict[str, Any]) -> ResponderRule:
+    """A preset name or a :class:`ResponderRule`, with ``changes`` applied to its fields.
+
+    Raises
+    ------
+    InputError
+        An unknown preset, something that is not a rule, or an unknown field in ``changes``.
+    """
+    if isinstance(rule, str):
+        if rule not in PRESETS:
+            check_choice("rule", rule, tuple(PRESETS))
+        chosen = PRESETS[rule]
+    elif isinstance(rule, ResponderRule):
+        chosen = rule
+    else:
+        raise InputError(Problem(f"rule must be a preset name or a ResponderRule, not {rule!r}"))
+    if changes:
+        try:
+            chosen = chosen.replace(**changes)
+        except TypeError:
+            valid = [f.name for f in dataclasses.fields(ResponderRule)]
+            unknown = [k for k in changes if k not in valid]
+            raise InputError(
+                Problem(f"unknown rule option(s) {unknown}; use {', '.join(valid)}")
+            ) from None
+    return chosen

@@ -24,7 +24,6 @@ estimate, statistic and p-value, where the single-trial function raises or repor
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable
 from typing import Any
@@ -35,7 +34,7 @@ from scipy import stats
 from alsmeta.errors import InputError, Problem, check_choice
 from alsmeta.patients.cafs import DROPOUT_RULES
 from alsmeta.patients.mixed import _check_window
-from alsmeta.patients.responders import PRESETS, ResponderRule
+from alsmeta.patients.responders import ResponderRule, resolve_rule
 from alsmeta.patients.slopes import _check_rules
 from alsmeta.patients.visits import DAYS_PER_MONTH
 from alsmeta.simulate.analysis import EndpointBatch
@@ -261,28 +260,6 @@ def ancova_endpoint(
 
 
 # --------------------------------------------------------------------------- responders --
-def _rule(rule: str | ResponderRule, changes: dict[str, Any]) -> ResponderRule:
-    """The rule as :func:`alsmeta.patients.responders` resolves it (same errors)."""
-    if isinstance(rule, str):
-        if rule not in PRESETS:
-            check_choice("rule", rule, tuple(PRESETS))
-        chosen = PRESETS[rule]
-    elif isinstance(rule, ResponderRule):
-        chosen = rule
-    else:
-        raise InputError(Problem(f"rule must be a preset name or a ResponderRule, not {rule!r}"))
-    if changes:
-        try:
-            chosen = chosen.replace(**changes)
-        except TypeError:
-            valid = [f.name for f in dataclasses.fields(ResponderRule)]
-            unknown = [k for k in changes if k not in valid]
-            raise InputError(
-                Problem(f"unknown rule option(s) {unknown}; use {', '.join(valid)}")
-            ) from None
-    return chosen
-
-
 def _classify(
     batch: TrialBatch,
     rule: ResponderRule,
@@ -407,7 +384,7 @@ def responder_endpoint(
     excluded one, or one with too few visits, is not). A replicate with no counted
     patient in an arm gets ``nan``. Fisher's test runs once per distinct table.
     """
-    chosen = _rule(rule, changes)
+    chosen = resolve_rule(rule, changes)
     design = batch.design.design
     if design == "parallel":
         raise InputError(
