@@ -138,6 +138,9 @@ def test_numbers_equal_the_power_results(bundled: tuple[Any, str, _Page]) -> Non
             for key in ("power", "power_ci_lower", "power_ci_upper"):
                 assert number(page, f"{prefix}.{key}") == fmt_num(row[key]), (prefix, key)
         assert number(page, f"power.{name}.n_needed") == _needed_text(res), name
+        reached = res.sample_size(0.8).iloc[0]["n_per_arm_simulated"]
+        want = f"{reached:.0f}" if math.isfinite(reached) else "none up to 400"
+        assert number(page, f"power.{name}.n_needed_simulated") == want, name
     null = model.analyses["power.pooled"].to_dict()
     for i, row in enumerate(null):
         assert row["type1_error"] is not None

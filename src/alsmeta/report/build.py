@@ -2101,7 +2101,10 @@ def _needed(res: Any, prefix: str) -> dict[str, Any]:
         text, about = str(math.ceil(interpolated)), "about "
     return {
         "n": _n(f"{prefix}.n_needed", text),
-        "simulated": _n(f"{prefix}.n_needed_simulated", _fmt_int(simulated)),
+        "simulated": _n(
+            f"{prefix}.n_needed_simulated",
+            _fmt_int(simulated) if math.isfinite(simulated) else f"none up to {grid[-1]}",
+        ),
         "reached": math.isfinite(simulated),
         "about": about,
     }
