@@ -170,3 +170,15 @@ def test_results_with_other_designs_cannot_share_a_plot(result) -> None:
         power_curve_plot([result, other])
     with pytest.raises(InputError, match="non-empty sequence"):
         power_curve_plot([])
+
+
+def test_favourable_power_is_drawn_with_its_own_interval(result) -> None:
+    ax = power_curve_plot(result, column="power_favourable")
+    rows = result.scenarios[result.scenarios["effect"] == 0.5].sort_values("n_per_arm")
+    line = _by_gid(ax.lines, "power:")[0]
+    np.testing.assert_array_equal(line.get_ydata(), rows["power_favourable"].to_numpy())
+    segments = _by_gid(ax.collections, "power_ci:")[0].get_segments()
+    np.testing.assert_allclose([s[0][1] for s in segments], rows["power_favourable_ci_lower"])
+    assert "favouring treatment" in ax.get_ylabel()
+    with pytest.raises(InputError, match="column='p'"):
+        power_curve_plot(result, column="p")

@@ -27,8 +27,15 @@ from alsmeta.evidence import load_evidence, read_evidence_file
 from alsmeta.meta import meta_analysis
 from alsmeta.report import build as report_build
 from alsmeta.report import build_report, primary_effect_sizes, read_report_input, render_report
-from alsmeta.report.build import POWER_OPTIONS, fmt_num
-from alsmeta.simulate import TreatmentEffect, TrialDesign, effect_from_meta, power_curve
+from alsmeta.report.build import POWER_OPTIONS, _percent, fmt_num
+from alsmeta.simulate import (
+    D50Progression,
+    TreatmentEffect,
+    TrialDesign,
+    effect_from_meta,
+    expected_difference,
+    power_curve,
+)
 
 FIXED = "2026-01-01T00:00:00+00:00"
 REPS = 40
@@ -97,7 +104,7 @@ def bundled() -> tuple[Any, str, _Page]:
 
 def _needed_text(res: Any) -> str:
     """The report's "patients per arm for 80% power", worked out here from sample_size."""
-    row = res.sample_size(0.8).iloc[0]
+    row = res.sample_size(0.8, column="power_favourable").iloc[0]
     grid = sorted(POWER_OPTIONS["n_per_arm"])
     if not math.isfinite(row["n_per_arm_simulated"]):
         return f"more than {grid[-1]}"
@@ -120,7 +127,7 @@ def test_section_has_its_heading_after_grade_and_in_the_contents(
     assert '<figure id="figure-power_curve">' in body and "<svg " in body
     assert "Castrillo-Viguera" in body
     assert "https://www.semanticscholar.org/paper/640eb7cc7da89d964193403e63ab644aac834c5e" in body
-    for words in ("modelling assumptions", "constant rate", "seed", "from 2 trials"):
+    for words in ("modelling assumptions", "solved by Brent", "seed", "from 2 trials"):
         assert words in body, words
 
 
@@ -135,10 +142,15 @@ def test_numbers_equal_the_power_results(bundled: tuple[Any, str, _Page]) -> Non
             prefix = f"power.{name}.rows.{i}"
             if name == "pooled":  # the table shows the sizes once, from the first scenario
                 assert number(page, f"{prefix}.n_per_arm") == str(row["n_per_arm"])
-            for key in ("power", "power_ci_lower", "power_ci_upper"):
-                assert number(page, f"{prefix}.{key}") == fmt_num(row[key]), (prefix, key)
+            # power: significant in favour of cell therapy
+            for key, column in (
+                ("power", "power_favourable"),
+                ("power_ci_lower", "power_favourable_ci_lower"),
+                ("power_ci_upper", "power_favourable_ci_upper"),
+            ):
+                assert number(page, f"{prefix}.{key}") == fmt_num(row[column]), (prefix, key)
         assert number(page, f"power.{name}.n_needed") == _needed_text(res), name
-        reached = res.sample_size(0.8).iloc[0]["n_per_arm_simulated"]
+        reached = res.sample_size(0.8, column="power_favourable").iloc[0]["n_per_arm_simulated"]
         want = f"{reached:.0f}" if math.isfinite(reached) else "none up to 400"
         assert number(page, f"power.{name}.n_needed_simulated") == want, name
     null = model.analyses["power.pooled"].to_dict()
@@ -154,11 +166,14 @@ def test_effects_come_from_the_primary_meta_analysis(bundled: tuple[Any, str, _P
     model, _, page = bundled
     fit = meta_analysis(primary_effect_sizes(load_evidence()), method="REML", test="z")
     assert model.analyses["primary"].estimate == pytest.approx(fit.estimate, rel=1e-12)
-    pooled = effect_from_meta(model.analyses["primary"], months=6.0, predictive=False)
-    predictive = effect_from_meta(model.analyses["primary"], months=6.0, predictive=True)
+    d50 = D50Progression()
+    pooled = effect_from_meta(model.analyses["primary"], months=6.0, predictive=False, model=d50)
+    predictive = effect_from_meta(model.analyses["primary"], months=6.0, model=d50)
     assert model.analyses["power.effect.pooled"] == pooled
     assert model.analyses["power.effect.predictive"] == predictive
-    assert pooled.mean == pytest.approx(fit.estimate / 6.0, rel=1e-12)
+    # the simulated trial reproduces the pooled MD at six months
+    assert expected_difference(d50, pooled, months=6.0) == pytest.approx(fit.estimate, abs=1e-6)
+    assert pooled.scale == predictive.scale == "percent"
     assert model.analyses["power.effect.mcid"] == TreatmentEffect(
         mean=0.20, scale="percent", source=model.analyses["power.effect.mcid"].source
     )
@@ -167,8 +182,10 @@ def test_effects_come_from_the_primary_meta_analysis(bundled: tuple[Any, str, _P
         assert (frame["effect"] == effect.mean).all()
         assert (frame["effect_sd"] == effect.sd).all()
     assert predictive.sd > 0
-    assert number(page, "power.effect.pooled.mean") == fmt_num(pooled.mean)
-    assert number(page, "power.effect.predictive.sd") == fmt_num(predictive.sd)
+    assert number(page, "power.effect.pooled.percent") == _percent(pooled.mean)
+    assert number(page, "power.effect.predictive.sd_percent") == _percent(predictive.sd)
+    mcid_md = expected_difference(d50, 0.2, months=6.0, scale="percent")
+    assert number(page, "power.effect.mcid.md") == fmt_num(mcid_md)
     assert number(page, "power.meta.k") == str(fit.k)
     assert number(page, "power.meta.estimate") == fmt_num(fit.estimate)
 
@@ -358,3 +375,74 @@ def test_byte_identical_for_a_fixed_timestamp(
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert out.read_bytes() == first
+
+
+# ------------------------------------------------------------------ robustness
+def test_low_reps_are_flagged(bundled: tuple[Any, str, _Page]) -> None:
+    _, html, _ = bundled
+    assert f"Only {REPS} simulated trials per point" in section(html, "power")
+
+
+def test_cache_keeps_what_a_build_needs_while_evicting(monkeypatch: pytest.MonkeyPatch) -> None:
+    # More distinct jobs than the cache holds, with one job shared by every call: the
+    # least recently used go, never one the current call returns.
+    calls: list[Any] = []
+
+    def fake(job: Any) -> Any:
+        calls.append(job)
+        return ("result", job.effect.mean, job.null)
+
+    monkeypatch.setattr(report_build, "_run_power_job", fake)
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)  # no fork: the fake runs here
+    monkeypatch.setattr(report_build, "_POWER_CACHE", {})
+    shared = report_build._PowerJob(effect=TreatmentEffect(mean=0.2, scale="percent"),
+                                    null=False, reps=3)  # fmt: skip
+    size = report_build._POWER_CACHE_SIZE
+    for i in range(3 * size):
+        own = report_build._PowerJob(effect=TreatmentEffect(mean=i / 100), null=True, reps=3)
+        got = report_build._run_power_jobs([own, shared])
+        assert got == [("result", i / 100, True), ("result", 0.2, False)]
+        assert len(report_build._POWER_CACHE) <= size
+    assert calls.count(shared) == 1  # simulated once, then always found in the cache
+
+
+def test_single_arm_sentence_claims_a_bias_only_when_the_simulation_shows_one() -> None:
+    low, high = (0.0, "design a"), (0.0, 0.0, "design b")
+    text = "".join(
+        p if isinstance(p, str) else p["text"]
+        for p in report_build._single_arm_plain(20, low, high, 0.025, 1)
+    )
+    assert "none of these designs is clearly above chance" in text
+    assert "decide the result" not in text
+    high = (0.3, 0.2, "design b")
+    text = "".join(
+        p if isinstance(p, str) else p["text"]
+        for p in report_build._single_arm_plain(20, low, high, 0.025, 200)
+    )
+    assert "decide the result as much as the cells do" in text
+    assert "between 0.0% of cases (design a) and 30% (design b)" in text
+
+
+def test_pooled_estimate_against_cell_therapy_is_listed_as_not_computed(tmp_path: Path) -> None:
+    path = tmp_path / "harm.csv"
+    path.write_text("study,yi,vi\nA,-2.0,0.5\nB,-1.0,0.8\n", encoding="utf-8")
+    model = build_report(read_report_input(path), generated_at=FIXED, power_reps=4)
+    html = render_report(model)
+    body = section(html, "power")
+    assert "does not favour cell therapy" in body
+    assert "the assurance curve is dashed" not in body
+    notes = model.to_dict()["not_computed"]["notes"]
+    assert any("the pooled estimate does not favour cell therapy" in n for n in notes)
+    assert not any("effect_from_meta" in a for a in model.to_dict()["power"]["assumptions"])
+
+
+def test_an_md_the_model_cannot_produce_is_explained(tmp_path: Path) -> None:
+    path = tmp_path / "huge.csv"
+    path.write_text("study,yi,vi\nA,40.0,0.5\nB,41.0,0.8\n", encoding="utf-8")
+    model = build_report(read_report_input(path), generated_at=FIXED, power_reps=4)
+    body = section(render_report(model), "power")
+    assert "cannot be simulated" in body and "outside what the d50 model can produce" in body
+    assert [k for k in model.analyses if k.startswith("power.") and "single_arm" not in k] == [
+        "power.effect.mcid",
+        "power.mcid",
+    ]

@@ -124,7 +124,7 @@ def test_effect_from_meta_gives_assurance_and_pooled_scenarios(capsys) -> None:
     for predictive, pooled in (rows[0:2], rows[2:4]):
         assert predictive["effect"] == pooled["effect"] > 0
         assert predictive["effect_sd"] > 0 and pooled["effect_sd"] == 0
-        assert predictive["effect_scale"] == pooled["effect_scale"] == "points"
+        assert predictive["effect_scale"] == pooled["effect_scale"] == "percent"
     notes = [line for line in err.splitlines() if line.startswith("alsmeta: note: effect ")]
     assert len(notes) == 2
     assert "(assurance): meta-analysis of" in notes[0]
@@ -136,6 +136,12 @@ def test_effect_from_meta_matches_the_reports_primary_analysis(capsys) -> None:
     from alsmeta.evidence import load_evidence
     from alsmeta.meta import meta_analysis
     from alsmeta.report.build import REPORT_OPTIONS, primary_effect_sizes
+    from alsmeta.simulate import (
+        D50Progression,
+        LinearProgression,
+        effect_from_meta,
+        expected_difference,
+    )
 
     es = primary_effect_sizes(load_evidence())
     res = meta_analysis(es, method=REPORT_OPTIONS["method"], test=REPORT_OPTIONS["test"])
@@ -143,8 +149,24 @@ def test_effect_from_meta_matches_the_reports_primary_analysis(capsys) -> None:
         ["simulate", "power", "--n-per-arm", "20", "--effect", "from-meta", "--reps", "10"],
         capsys,
     )
-    assert rows[0]["effect"] == pytest.approx(res.estimate / 6)
-    assert rows[0]["effect_sd"] == pytest.approx((res.tau2 + res.se**2) ** 0.5 / 6)
+    want = effect_from_meta(res, months=6.0, predictive=True, model=D50Progression())
+    assert rows[0]["effect"] == pytest.approx(want.mean, rel=1e-12)
+    assert rows[0]["effect_sd"] == pytest.approx(want.sd, rel=1e-12)
+    assert expected_difference(D50Progression(), want, months=6.0) == pytest.approx(res.estimate)
+    linear = _json(
+        ["simulate", "power", "--n-per-arm", "20", "--effect", "from-meta", "--reps", "10",
+         "--model", "linear"],
+        capsys,
+    )  # fmt: skip
+    lin = effect_from_meta(res, months=6.0, predictive=False, model=LinearProgression())
+    assert linear[1]["effect"] == pytest.approx(lin.mean, rel=1e-12)
+
+
+def test_effect_from_meta_beside_numeric_percent_effects(capsys) -> None:
+    rows = _json(["simulate", "power", "--n-per-arm", "20", "--effect", "from-meta,0.2",
+                  "--effect-scale", "percent", "--reps", "10"], capsys)  # fmt: skip
+    assert [r["effect_scale"] for r in rows] == ["percent"] * 3
+    assert rows[2]["effect"] == 0.2 and rows[2]["effect_sd"] == 0
 
 
 def test_effect_from_meta_text_marks_assurance(capsys) -> None:
@@ -263,8 +285,6 @@ def test_help_documents_the_output_convention(capsys) -> None:
          ["--month does not apply to endpoint 'slope'"]),
         (["--n-per-arm", "10", "--effect", "0.3", "--endpoint", "ancova", "--month", "30"],
          ["--month 30 must be after month 0 and within the follow-up"]),
-        (["--n-per-arm", "10", "--effect", "from-meta", "--effect-scale", "percent"],
-         ["--effect from-meta is on the points scale"]),
         (["--n-per-arm", "10", "--effect", "0.3", "--min-lead-in-decline", "3"],
          ["min_lead_in_decline needs a lead-in design"]),
         (["--n-per-arm", "10", "--effect", "0.3", "--allocation", "0"],

@@ -6,10 +6,12 @@ import json
 import math
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from alsmeta.errors import InputError
 from alsmeta.patients.mixed import slope_model
@@ -21,6 +23,7 @@ from alsmeta.simulate import (
     TrialDesign,
     analytic_slope_power,
     effect_from_meta,
+    expected_difference,
     power_curve,
     simulate_trials,
     two_sample_power,
@@ -187,21 +190,70 @@ def test_summary_lists_every_scenario() -> None:
 
 
 # --------------------------------------------------------------------------- from meta
-def test_effect_from_meta_uses_the_predictive_distribution() -> None:
+def _meta(yi: list[float], vi: list[float]) -> Any:
     from alsmeta.effects import EffectSizeTable
     from alsmeta.meta import meta_analysis
 
-    es = EffectSizeTable.from_arrays(yi=[3.4, 2.0, 1.0], vi=[1.2, 0.5, 0.9])
-    res = meta_analysis(es, method="REML")
-    eff = effect_from_meta(res, months=6)
-    assert eff.scale == "points"
-    assert eff.mean == pytest.approx(res.estimate / 6)
-    assert eff.sd == pytest.approx(math.sqrt(res.tau2 + res.se**2) / 6)
-    assert "linear divergence" in eff.source
-    pooled = effect_from_meta(res, months=6, predictive=False)
-    assert pooled.sd == 0
-    with pytest.raises(InputError):
+    return meta_analysis(EffectSizeTable.from_arrays(yi=yi, vi=vi), method="REML")
+
+
+def test_effect_from_meta_under_the_linear_model_matches_the_closed_form() -> None:
+    # Linear decline: a fraction f slows patient i by f * r_i, so the MD at t months is
+    # f * t * E[r] with r the clipped log-normal rate; E[r] here by quadrature (scipy),
+    # not by the simulator's draws.
+    from scipy import integrate
+
+    model = LinearProgression()
+    sigma2 = math.log1p((model.rate_sd / model.rate_mean) ** 2)
+    dist = stats.lognorm(s=math.sqrt(sigma2), scale=model.rate_mean * math.exp(-sigma2 / 2))
+    lo, hi = model.rate_range
+    inside, _ = integrate.quad(lambda r: r * dist.pdf(r), lo, hi, limit=200)
+    mean_rate = lo * dist.cdf(lo) + inside + hi * dist.sf(hi)
+    res = _meta([3.4, 2.0, 1.0], [1.2, 0.5, 0.9])
+    eff = effect_from_meta(res, months=6, predictive=False, model=model)
+    assert eff.scale == "percent" and eff.sd == 0
+    # 200,000 calibration patients: the MC error of E[r] is about 0.5 %
+    assert eff.mean == pytest.approx(res.estimate / (6 * mean_rate), rel=0.01)
+    predictive = effect_from_meta(res, months=6, model=model)
+    assert predictive.mean == eff.mean
+    assert predictive.sd == pytest.approx(
+        math.sqrt(res.tau2 + res.se**2) / (6 * mean_rate), rel=0.01
+    )
+    assert "predictive distribution" in predictive.source and "linear model" in eff.source
+
+
+def test_simulated_trials_under_the_meta_effect_reproduce_the_pooled_md() -> None:
+    # The D50 model has no closed form: run large simulated trials (no noise, rounding,
+    # death or dropout, so every patient is seen at month 6) and compare the difference
+    # in mean change at 6 months with the pooled MD.
+    quiet = EventModel(rate_per_month=0.0)
+    model = D50Progression(noise_sd=0.0, rounding=False, death=quiet, dropout=quiet)
+    res = _meta([3.4, 2.0, 1.0], [1.2, 0.5, 0.9])
+    eff = effect_from_meta(res, months=6, predictive=False, model=model)
+    design = TrialDesign(design="parallel", n_per_arm=50_000, follow_up_months=6.0)
+    batch = simulate_trials(design, model, eff, 1, rng=np.random.default_rng(8))
+    change = batch.total[0, :, -1] - batch.total[0, :, 0]
+    treated, control = change[batch.arm == 1], change[batch.arm == 0]
+    md = treated.mean() - control.mean()
+    se = math.sqrt(treated.var() / treated.size + control.var() / control.size)
+    assert abs(md - res.estimate) < 4 * se, (md, res.estimate, se)
+    assert expected_difference(model, eff, months=6) == pytest.approx(res.estimate, abs=1e-6)
+
+
+def test_effect_from_meta_refuses_what_the_model_cannot_produce() -> None:
+    res = _meta([3.4, 2.0, 1.0], [1.2, 0.5, 0.9])
+    with pytest.raises(InputError, match="months=0"):
         effect_from_meta(res, months=0)
+    with pytest.raises(InputError, match="outside what the d50 model can produce"):
+        effect_from_meta(_meta([40.0, 41.0], [1.0, 1.0]), months=6)
+
+
+def test_expected_difference_checks_its_arguments() -> None:
+    with pytest.raises(InputError, match="months"):
+        expected_difference(LinearProgression(), 0.2, months=-1)
+    with pytest.raises(InputError):
+        expected_difference(LinearProgression(), 2.0, scale="d50")
+    assert expected_difference(D50Progression(), 0.0, scale="percent") == 0.0
 
 
 def test_predictive_effect_varies_between_trials() -> None:
@@ -298,3 +350,18 @@ def test_enrolling_fast_lead_in_decliners_makes_a_single_arm_study_show_slowing(
     assert enriched["mean_estimate"] > 0.1  # apparent slowing, points/month
     assert enriched["power_favourable"] > 0.05 + _mc_bound(0.05, reps)
     assert plain.to_dict()[0]["power"] < 0.05 + _mc_bound(0.05, reps)
+
+
+def test_sample_size_on_the_favourable_share() -> None:
+    # A predictive effect reaching far below zero: many significant trials favour control.
+    res = power_curve([10, 40], [TreatmentEffect(mean=0.2, sd=1.5)], model=CLOSED_FORM,
+                      reps=200, seed=2)  # fmt: skip
+    rows = res.to_dict()
+    assert all(r["power_favourable"] < r["power"] - 0.1 for r in rows)
+    target = 0.6  # reached by the two-sided share at n = 10, never by the favourable one
+    assert rows[0]["power"] >= target > max(r["power_favourable"] for r in rows)
+    assert res.sample_size(target)["n_per_arm_simulated"].iloc[0] == 10
+    favourable = res.sample_size(target, column="power_favourable")
+    assert math.isnan(favourable["n_per_arm_simulated"].iloc[0])
+    with pytest.raises(InputError, match="column="):
+        res.sample_size(0.8, column="p_value")

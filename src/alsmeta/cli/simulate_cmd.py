@@ -5,7 +5,9 @@
     power_curve`): the scenario table as text, JSON (``PowerResult.to_dict()``) or CSV.
     ``--effect from-meta`` takes the effect from the primary meta-analysis of the bundled
     evidence base (the report's), as two scenarios per sample size: the predictive
-    distribution (assurance) and the pooled estimate alone.
+    distribution (assurance) and the pooled estimate alone, each as the percent slowing
+    of decline that gives the pooled MD at six months under ``--model``
+    (:func:`alsmeta.simulate.effect_from_meta`).
 ``alsmeta simulate trajectories [--n 100] [options] -o traj.png``
     One simulated trial drawn as ALSFRS-R trajectories, or its visits as CSV/JSON.
 
@@ -92,8 +94,9 @@ def add_parser(sub: Any) -> None:
         required=True,
         metavar="X[,X...]",
         help="true effects on --effect-scale, e.g. 0.25,0.5; or 'from-meta': the primary "
-        "meta-analysis of the bundled evidence (MD at 6 months / 6, points/month), as "
-        "its predictive distribution (assurance) and its pooled estimate",
+        "meta-analysis of the bundled evidence, as the percent slowing of decline that "
+        "gives its MD at 6 months under --model, from its predictive distribution "
+        "(assurance) and from its pooled estimate",
     )
     pw.add_argument("--reps", type=int, default=1000, help="trials per scenario (default 1000)")
     pw.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
@@ -286,8 +289,8 @@ def _design(args: argparse.Namespace, n: int, problems: list[Problem]) -> TrialD
         return None
 
 
-def _meta_effects() -> list[Any]:
-    """The report's primary meta-analysis as (predictive, pooled) effects."""
+def _meta_effects(model: Any) -> list[Any]:
+    """The report's primary meta-analysis as (predictive, pooled) effects for ``model``."""
     from alsmeta.evidence import load_evidence
     from alsmeta.meta import meta_analysis
     from alsmeta.report.build import REPORT_OPTIONS, primary_effect_sizes
@@ -307,8 +310,8 @@ def _meta_effects() -> list[Any]:
     )
     months = float(REPORT_OPTIONS["target_timepoint_months"])
     return [
-        effect_from_meta(res, months=months, predictive=True),
-        effect_from_meta(res, months=months, predictive=False),
+        effect_from_meta(res, months=months, predictive=True, model=model),
+        effect_from_meta(res, months=months, predictive=False, model=model),
     ]
 
 
@@ -430,13 +433,6 @@ def handle_power(args: argparse.Namespace) -> int:
     if len(set(sizes)) != len(sizes):
         problems.append(Problem("--n-per-arm: a size is repeated"))
     tokens = _effects(args.effect, problems)
-    if FROM_META in tokens and args.effect_scale not in (None, "points"):
-        problems.append(
-            Problem(
-                f"--effect from-meta is on the points scale (points/month); drop "
-                f"--effect-scale {args.effect_scale}"
-            )
-        )
     _check_power_args(args, problems)
     valid_sizes = [n for n in sizes if n >= 2]
     design = _design(args, valid_sizes[0] if valid_sizes else 100, problems)
@@ -460,10 +456,10 @@ def handle_power(args: argparse.Namespace) -> int:
     if problems:
         raise InputError(problems)
     if FROM_META in effects:
-        from_meta = _meta_effects()
+        from_meta = _meta_effects(model)
         for effect in from_meta:
             kind = "assurance" if effect.sd > 0 else "fixed"
-            _note(f"effect {effect.mean:.3g} points/month ({kind}): {effect.source}")
+            _note(f"effect {effect.mean:.1%} slower decline ({kind}): {effect.source}")
         effects = [x for e in effects for x in (from_meta if isinstance(e, str) else [e])]
     tune_allocator()  # this process is ours: keep the simulation's large arrays on the heap
     result = power_curve(

@@ -61,6 +61,7 @@ def power_curve_plot(
     target: float | None = None,
     labels: Sequence[str] | None = None,
     log_x: bool = False,
+    column: str = "power",
 ) -> Axes:
     """Draw power against sample size per arm, one line per true effect.
 
@@ -78,6 +79,9 @@ def power_curve_plot(
         default :func:`effect_label` of each effect.
     log_x : bool, default False
         Logarithmic (base 2) sample-size axis, for grids that double.
+    column : {"power", "power_favourable"}, default "power"
+        What is drawn: the share of trials with p < alpha, or only those in favour of
+        treatment (with its own Monte Carlo interval).
 
     Returns
     -------
@@ -119,6 +123,8 @@ def power_curve_plot(
         isinstance(target, int | float) and math.isfinite(target) and 0 < target < 1
     ):
         raise InputError(Problem(f"target={target!r} must be a power in (0, 1), e.g. 0.8"))
+    if column not in ("power", "power_favourable"):
+        raise InputError(Problem(f"column={column!r} must be 'power' or 'power_favourable'"))
     lines = [
         part.sort_values("n_per_arm")
         for res in results
@@ -138,7 +144,7 @@ def power_curve_plot(
         colour = f"C{i % 10}"
         ax.plot(
             x,
-            part["power"].to_numpy(dtype=float),
+            part[column].to_numpy(dtype=float),
             color=colour,
             linestyle="--" if sd > 0 else "-",
             marker="o",
@@ -150,8 +156,8 @@ def power_curve_plot(
         )
         ax.vlines(
             x,
-            part["power_ci_lower"].to_numpy(dtype=float),
-            part["power_ci_upper"].to_numpy(dtype=float),
+            part[f"{column}_ci_lower"].to_numpy(dtype=float),
+            part[f"{column}_ci_upper"].to_numpy(dtype=float),
             colors=colour,
             linewidths=1.2,
             alpha=0.7,
@@ -214,7 +220,10 @@ def power_curve_plot(
         if sizes.size <= 8:
             ax.set_xticks(sizes, [f"{n:g}" for n in sizes])
     ax.set_xlabel(_axis_label(first) + (" (logarithmic scale)" if log_x else ""))
-    ax.set_ylabel(f"Power (share of trials with p < {first.alpha:g})")
+    if column == "power_favourable":
+        ax.set_ylabel(f"Power (share with p < {first.alpha:g}, favouring treatment)")
+    else:
+        ax.set_ylabel(f"Power (share of trials with p < {first.alpha:g})")
     reps = int(scenarios["reps"].iloc[0]) if len(scenarios) else 0
     ax.set_title(
         f"{first.design.design} design, endpoint {first.endpoint}, {first.model.name} "

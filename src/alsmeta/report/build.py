@@ -2042,19 +2042,24 @@ def _run_power_jobs(jobs: Sequence[_PowerJob]) -> list[Any]:
     """Run the simulations, two at a time in forked processes where that is possible.
 
     Each job is a pure function of its arguments (its seed is fixed), so the numbers do
-    not depend on where it runs; on a machine with one CPU or without ``fork`` the jobs
-    run here, one after the other.
+    not depend on where it runs; on a machine with one CPU, without ``fork``, or in a
+    process running other threads (which a fork could deadlock) the jobs run here, one
+    after the other. Results are kept in a small in-process cache (least recently used
+    first out).
     """
     import multiprocessing
     import os
     import sys
+    import threading
 
-    todo = [j for j in dict.fromkeys(jobs) if _power_key(j) not in _POWER_CACHE]
+    found = {j: _POWER_CACHE[_power_key(j)] for j in jobs if _power_key(j) in _POWER_CACHE}
+    todo = [j for j in dict.fromkeys(jobs) if j not in found]
     parallel = (
         len(todo) > 1
         and sys.platform.startswith("linux")
         and "fork" in multiprocessing.get_all_start_methods()
         and (os.cpu_count() or 1) > 1
+        and threading.active_count() == 1
         and not multiprocessing.current_process().daemon  # daemons may not have children
     )
     results: dict[_PowerJob, Any] = {}
@@ -2072,24 +2077,26 @@ def _run_power_jobs(jobs: Sequence[_PowerJob]) -> list[Any]:
         except (OSError, BrokenProcessPool):  # no processes to be had: run them here
             results = {}
     results.update({j: _run_power_job(j) for j in todo if j not in results})
-    for job, res in results.items():
-        if len(_POWER_CACHE) >= _POWER_CACHE_SIZE:
-            _POWER_CACHE.pop(next(iter(_POWER_CACHE)))
-        _POWER_CACHE[_power_key(job)] = res
-    return [_POWER_CACHE[_power_key(j)] for j in jobs]
+    results.update(found)
+    for job in jobs:  # the jobs of this call become the most recently used
+        _POWER_CACHE.pop(_power_key(job), None)
+        _POWER_CACHE[_power_key(job)] = results[job]
+    while len(_POWER_CACHE) > _POWER_CACHE_SIZE:
+        _POWER_CACHE.pop(next(iter(_POWER_CACHE)))
+    return [results[j] for j in jobs]
 
 
 def _power_key(job: _PowerJob) -> tuple[Any, ...]:
     e = job.effect
     options = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in POWER_OPTIONS.items())
-    return (e.mean, e.scale, e.sd, job.null, job.reps, job.model, job.single_arm_enriched,
-            options)  # fmt: skip
+    return (e.mean, e.scale, e.sd, e.source, job.null, job.reps, job.model,
+            job.single_arm_enriched, options)  # fmt: skip
 
 
 def _needed(res: Any, prefix: str) -> dict[str, Any]:
     """Patients per arm for the target power, from ``PowerResult.sample_size``."""
     o = POWER_OPTIONS
-    row = res.sample_size(o["target_power"]).iloc[0]
+    row = res.sample_size(o["target_power"], column="power_favourable").iloc[0]
     grid = sorted(int(n) for n in o["n_per_arm"])
     simulated = float(row["n_per_arm_simulated"])
     interpolated = float(row["n_per_arm_interpolated"])
@@ -2107,6 +2114,7 @@ def _needed(res: Any, prefix: str) -> dict[str, Any]:
         ),
         "reached": math.isfinite(simulated),
         "about": about,
+        "value": math.ceil(interpolated) if math.isfinite(interpolated) else math.nan,
     }
 
 
@@ -2116,15 +2124,13 @@ def _power_rows(res: Any, prefix: str) -> list[dict[str, Any]]:
         rows.append(
             {
                 "n_per_arm": _n(f"{prefix}.rows.{i}.n_per_arm", str(d["n_per_arm"])),
-                "power": _n(f"{prefix}.rows.{i}.power", fmt_num(d["power"])),
+                # Power counts trials significant in favour of cell therapy only.
+                "power": _n(f"{prefix}.rows.{i}.power", fmt_num(d["power_favourable"])),
                 "power_ci_lower": _n(
-                    f"{prefix}.rows.{i}.power_ci_lower", fmt_num(d["power_ci_lower"])
+                    f"{prefix}.rows.{i}.power_ci_lower", fmt_num(d["power_favourable_ci_lower"])
                 ),
                 "power_ci_upper": _n(
-                    f"{prefix}.rows.{i}.power_ci_upper", fmt_num(d["power_ci_upper"])
-                ),
-                "power_favourable": _n(
-                    f"{prefix}.rows.{i}.power_favourable", fmt_num(d["power_favourable"])
+                    f"{prefix}.rows.{i}.power_ci_upper", fmt_num(d["power_favourable_ci_upper"])
                 ),
                 "type1_error": _n(f"{prefix}.rows.{i}.type1_error", fmt_num(d["type1_error"], 3)),
                 "type1_error_ci_lower": _n(
@@ -2145,7 +2151,12 @@ def _power_section(
     problems: list[str], primary: Mapping[str, Any], reps: int,
 ) -> dict[str, Any]:  # fmt: skip
     """What would a definitive trial need? Power by simulation under three assumptions."""
-    from alsmeta.simulate import TreatmentEffect, effect_from_meta
+    from alsmeta.simulate import (
+        D50Progression,
+        TreatmentEffect,
+        effect_from_meta,
+        expected_difference,
+    )
 
     o = POWER_OPTIONS
     grid = [int(n) for n in o["n_per_arm"]]
@@ -2169,6 +2180,8 @@ def _power_section(
         source=f"{o['mcid_percent']:.0%} slowing of decline (Castrillo-Viguera 2010)",
     )
     res = analyses.get("primary")
+    power_model = D50Progression()
+    pooled = predictive = None
     scenarios: list[tuple[str, Any]] = []
     out["meta_available"] = res is not None
     if res is None:
@@ -2189,9 +2202,24 @@ def _power_section(
             "not favour cell therapy, so no trial size would show a benefit under it; only the "
             f"comparison scenario, a {o['mcid_percent']:.0%} slowing of decline, is shown."
         )
+        problems.append(
+            "Power of a new trial: the pooled estimate does not favour cell therapy, so only "
+            f"the {o['mcid_percent']:.0%}-slowing scenario is simulated."
+        )
     else:
-        pooled = effect_from_meta(res, months=months, predictive=False)
-        predictive = effect_from_meta(res, months=months, predictive=True)
+        try:
+            pooled = effect_from_meta(res, months=months, predictive=False, model=power_model)
+            predictive = effect_from_meta(res, months=months, predictive=True, model=power_model)
+        except InputError as exc:
+            pooled = predictive = None
+            out["meta_available"] = False
+            reason = "; ".join(pr.message for pr in exc.problems)
+            out["meta_note"] = (
+                f"The effect of the existing trials cannot be simulated: {reason}. Only the "
+                f"comparison scenario, a {o['mcid_percent']:.0%} slowing of decline, is shown."
+            )
+            problems.append(f"Power of a new trial: {reason}.")
+    if res is not None and pooled is not None and predictive is not None:
         scenarios += [("pooled", pooled), ("predictive", predictive)]
         analyses["power.effect.pooled"] = pooled
         analyses["power.effect.predictive"] = predictive
@@ -2203,11 +2231,8 @@ def _power_section(
             "ci_lower": _n("power.meta.ci_lower", fmt_num(res.ci_lower)),
             "ci_upper": _n("power.meta.ci_upper", fmt_num(res.ci_upper)),
             "months": f"{months:g}",
-            "pooled_mean": _n("power.effect.pooled.mean", fmt_num(pooled.mean)),
-            "slope_ci_lower": _n("power.effect.pooled.ci_lower", fmt_num(res.ci_lower / months)),
-            "slope_ci_upper": _n("power.effect.pooled.ci_upper", fmt_num(res.ci_upper / months)),
-            "predictive_mean": _n("power.effect.predictive.mean", fmt_num(predictive.mean)),
-            "predictive_sd": _n("power.effect.predictive.sd", fmt_num(predictive.sd)),
+            "pooled_percent": _n("power.effect.pooled.percent", _percent(pooled.mean)),
+            "predictive_sd": _n("power.effect.predictive.sd_percent", _percent(predictive.sd)),
             "tau2": _n("power.meta.tau2", fmt_num(res.tau2)),
             "se": _n("power.meta.se", fmt_num(res.se)),
         }
@@ -2236,6 +2261,7 @@ def _power_section(
     if res is not None and int(res.k) != 2:
         labels["pooled"] = "the trials' pooled estimate"
     items: list[dict[str, Any]] = []
+    labels_used = [name for name, _ in scenarios]
     null_name = scenarios[0][0]
     for (name, _), result in zip(scenarios, results, strict=True):
         analyses[f"power.{name}"] = result
@@ -2260,16 +2286,25 @@ def _power_section(
     out["null_scenario"] = null_name
     first = results[0]
     model = first.model
-    mcid_rate = float(o["mcid_percent"]) * float(model.rate_mean)
     out["mcid"] = {
         "percent": f"{o['mcid_percent']:.0%}",
-        "rate_mean": _n("power.model.rate_mean", fmt_num(model.rate_mean)),
-        "points": _n("power.effect.mcid.points_at_mean_rate", fmt_num(mcid_rate)),
+        "md": _n(
+            "power.effect.mcid.md",
+            fmt_num(expected_difference(model, mcid, months=months)),
+        ),
+        "months": f"{months:g}",
     }
     out["n_assumptions"] = ("One assumption", "Two assumptions", "Three assumptions")[
         len(items) - 1
     ]
     out["reps"] = _n("power.reps", str(int(reps)))
+    if reps < 100:
+        out["low_reps_note"] = (
+            f"Only {int(reps)} simulated trials per point: the numbers in this section are "
+            "rough (a power near 50% is known only to within about "
+            f"±{100 / math.sqrt(reps):.0f} percentage points). Build the report with "
+            f"--power-reps {DEFAULT_POWER_REPS} or more for a usable answer."
+        )
     out["seed"] = _n("power.seed", str(int(first.seed)))
     out["target"] = target
     out["grid"] = ", ".join(map(str, grid))
@@ -2295,7 +2330,14 @@ def _power_section(
                 f"{target} chance that a six-month trial shows it. Allowing for how uncertain "
                 "that estimate still is, " + pr["about"],
                 pr["n"],
-                f" per arm would be needed. If the true effect is {meaningful}" + mc["about"],
+                " per arm would be needed"
+                + (
+                    " (about the same: the difference is within the simulation's error)"
+                    if _close(po["value"], pr["value"])
+                    else ""
+                )
+                + f". If the true effect is {meaningful}"
+                + mc["about"],
                 mc["n"],
                 " per arm would be needed.",
             ]
@@ -2310,7 +2352,9 @@ def _power_section(
                 f" patients per arm (cell therapy and control) for an {target} chance to show it.",
             ]
         ]
-    out["assumptions"] = _power_assumptions(model, res, first, reps, months)
+    out["assumptions"] = _power_assumptions(
+        model, res, first, reps, months, meta_used="pooled" in labels_used
+    )
     figures.append(
         FigureSpec(
             name="power_curve",
@@ -2320,10 +2364,13 @@ def _power_section(
                 "target": float(o["target_power"]),
                 "labels": tuple(labels[it["name"]] for it in items),
                 "log_x": True,
+                "column": "power_favourable",
             },
-            caption=f"Power of a six-month trial by patients per arm ({int(reps)} simulated "
-            "trials per point; bars are 95% Monte Carlo confidence intervals; the assurance "
-            "curve is dashed). Dash-dot line: "
+            caption=f"Power of a six-month trial by patients per arm: the share of "
+            f"{int(reps)} simulated trials per point with two-sided p below {o['alpha']:g} in "
+            "favour of cell therapy (bars are 95% Monte Carlo confidence intervals"
+            + ("; the assurance curve is dashed" if "predictive" in labels_used else "")
+            + "). Dash-dot line: "
             f"{target} power; crosses: rejection rate when cell therapy has no effect (type I "
             f"error), beside a dotted line at the nominal {o['alpha']:g}.",
         )
@@ -2331,7 +2378,9 @@ def _power_section(
     return out
 
 
-def _power_assumptions(model: Any, res: Any, first: Any, reps: int, months: float) -> list[str]:
+def _power_assumptions(
+    model: Any, res: Any, first: Any, reps: int, months: float, *, meta_used: bool
+) -> list[str]:
     o = POWER_OPTIONS
     lo, hi = model.rate_range
     death, drop = model.death, model.dropout
@@ -2353,27 +2402,30 @@ def _power_assumptions(model: Any, res: Any, first: Any, reps: int, months: floa
         f"{death.reference_total:g} that doubles for every {death.doubling_points:g} "
         f"(death) or {drop.doubling_points:g} (dropout) points lower.",
         "Treatment acts from the start of treatment, in the treated arm only, by slowing "
-        "each patient's disease clock: an effect in points/month lowers the patient's rate of "
-        "decline at the start by that amount (a patient declining more slowly than that "
-        "stops declining); a percentage slows every patient's decline by that fraction.",
+        "every treated patient's disease clock by the same fraction (a 20% effect: the "
+        "disease takes 7.5 months to progress as far as it would in 6).",
     ]
-    if res is not None:
+    if meta_used:
         items.append(
-            f"The pooled difference in ALSFRS-R change at about {months:g} months is turned "
-            f"into a difference in slope by dividing by {months:g} months: this assumes the "
-            "two arms drift apart at a constant rate. It comes from "
+            f"The pooled difference (MD) in ALSFRS-R change at about {months:g} months is "
+            "turned into the slowing that produces that MD, on average, at "
+            f"{months:g} months in the simulated patients (noise-free totals of 200,000 "
+            "patients drawn from the model, solved by Brent's method; "
+            "alsmeta.simulate.effect_from_meta), so a simulated trial is on average the "
+            "trial the meta-analysis describes. The MD comes from "
             f"{res.k} {'trial' if res.k == 1 else 'trials'}, so it is very uncertain; "
-            "the assurance scenario draws each simulated trial's true effect from the "
+            "the assurance scenario draws each simulated trial's true MD from the "
             "prediction distribution of the meta-analysis (normal, mean = pooled estimate, "
-            "variance = tau^2 + SE^2) to allow for this."
+            "variance = tau^2 + SE^2), carried to the slowing by the local slope of the "
+            "MD in the slowing (a linearisation)."
         )
     items.append(
         f"{int(reps)} simulated trials per scenario and sample size, seed {first.seed}, "
         f"chunks of {first.chunk_size} (the numbers depend on these three, and on nothing "
         "else); power intervals are 95% Clopper-Pearson intervals of the Monte Carlo "
-        "proportion. The sample size for "
-        f"{100 * o['target_power']:g}% power interpolates between the two simulated sizes "
-        "around it on the probit scale and is rounded up."
+        "proportion; power counts only trials significant in favour of cell therapy. The "
+        f"sample size for {100 * o['target_power']:g}% power interpolates between the two "
+        "simulated sizes around it on the probit scale and is rounded up."
     )
     return items
 
@@ -2406,7 +2458,7 @@ def _single_arm_part(
         "d50": "D50 sigmoid decline",
     }
     rows = []
-    shares: list[tuple[float, str]] = []
+    shares: list[tuple[float, float, str]] = []
     middle = sizes[len(sizes) // 2]
     for (model, enriched), res in zip(_SINGLE_ARM_SCENARIOS, results, strict=True):
         name = f"{model}_{'enriched' if enriched else 'all'}"
@@ -2428,7 +2480,9 @@ def _single_arm_part(
                 }
             )
             if d["n_per_arm"] == middle:
-                shares.append((float(d["power_favourable"]), label))
+                shares.append(
+                    (float(d["power_favourable"]), float(d["power_favourable_ci_lower"]), label)
+                )
         last = max(res.to_dict(), key=lambda d: d["n_per_arm"])
         rows.append(
             {
@@ -2440,8 +2494,9 @@ def _single_arm_part(
             }
         )
     chance = float(o["alpha"]) / 2
-    high, high_label = max(shares)
-    low, low_label = min(shares)
+    # Ties go to the first scenario in _SINGLE_ARM_SCENARIOS order.
+    high, high_lower, high_label = max(shares, key=lambda t: t[0])
+    low, _, low_label = min(shares, key=lambda t: t[0])
     found = []
     if data.kind == "evidence":
         frame = data.evidence.to_frame()
@@ -2450,7 +2505,7 @@ def _single_arm_part(
         n_t = lead_in.groupby("study_id")["n_t"].max().dropna()
         if ids:
             found = [
-                f"The bundled evidence holds {len(ids)} single-arm studies with a lead-in ("
+                f"The evidence base holds {len(ids)} single-arm studies with a lead-in ("
                 + ", ".join(ids)
                 + ")"
                 + (
@@ -2469,20 +2524,47 @@ def _single_arm_part(
         "largest": str(sizes[-1]),
         "middle": str(middle),
         "found": found,
-        "plain": [
-            f"If the cells did nothing at all, a single-arm study of {middle} patients that "
-            "compares each patient's decline after treatment with the decline before it "
-            "would report a significantly slower decline in between ",
-            _n("power.single_arm.plain.low", _percent(low)),
-            f" of cases ({low_label}) and ",
-            _n("power.single_arm.plain.high", _percent(high)),
-            f" ({high_label}), against {100 * chance:g}% by chance: without a "
-            "control group, whom the study enrols and how the disease bends decide the result "
-            "as much as the cells do.",
-        ],
+        "plain": _single_arm_plain(
+            middle, (low, low_label), (high, high_lower, high_label), chance, reps
+        ),
     }
+
+
+def _single_arm_plain(
+    middle: int, low: tuple[float, str], high: tuple[float, float, str], chance: float,
+    reps: int,
+) -> list[Any]:  # fmt: skip
+    """The plain-words sentence; it claims a bias only where the simulation shows one."""
+    head = (
+        f"If the cells did nothing at all, a single-arm study of {middle} patients that "
+        "compares each patient's decline after treatment with the decline before it "
+        "would report a significantly slower decline in between "
+    )
+    numbers = [
+        head,
+        _n("power.single_arm.plain.low", _percent(low[0])),
+        f" of cases ({low[1]}) and ",
+        _n("power.single_arm.plain.high", _percent(high[0])),
+        f" ({high[2]}), against {100 * chance:g}% by chance",
+    ]
+    if high[1] > chance:  # the interval of the largest share lies above chance
+        return [
+            *numbers,
+            ": without a control group, whom the study enrols and how the disease bends "
+            "decide the result as much as the cells do.",
+        ]
+    return [
+        *numbers,
+        f". With {reps} simulated studies per point none of these designs is clearly above "
+        "chance; more simulated studies (--power-reps) would tell the designs apart.",
+    ]
 
 
 def _percent(share: float) -> str:
     """A share as a percentage: whole numbers from 10%, one decimal below."""
     return f"{100 * share:.0f}%" if share >= 0.095 else f"{100 * share:.1f}%"
+
+
+def _close(a: float, b: float) -> bool:
+    """Two simulated sample sizes within 15% of each other (Monte Carlo noise)."""
+    return math.isfinite(a) and math.isfinite(b) and abs(a - b) <= 0.15 * max(a, b)

@@ -11,6 +11,7 @@ from alsmeta.simulate.power import (
     PowerResult,
     analytic_slope_power,
     effect_from_meta,
+    expected_difference,
     power_curve,
     two_sample_power,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "TrialDesign",
     "analytic_slope_power",
     "effect_from_meta",
+    "expected_difference",
     "power_curve",
     "simulate_trials",
     "two_sample_power",

@@ -31,6 +31,7 @@ __all__ = [
     "PowerResult",
     "analytic_slope_power",
     "effect_from_meta",
+    "expected_difference",
     "power_curve",
     "two_sample_power",
 ]
@@ -122,41 +123,138 @@ def analytic_slope_power(
     return two_sample_power(effect, sd, design.n_control, design.n_treated, alpha=alpha)
 
 
+#: Patients (and their fixed seed) over which :func:`expected_difference` averages.
+_CALIBRATION_PATIENTS = 200_000
+_CALIBRATION_SEED = 20260101
+
+
+def expected_difference(
+    model: ProgressionModel, effect: float | TreatmentEffect, *, months: float = 6.0,
+    scale: str = "points",
+) -> float:  # fmt: skip
+    """Expected treated minus control ALSFRS-R total ``months`` after the start of treatment.
+
+    The average over the model's patient population (200,000 patients drawn with a fixed
+    seed, so the value is reproducible to about 0.005 points) of the noise-free totals
+    :meth:`ProgressionModel.expected` gives with and without ``effect``; death, dropout,
+    measurement noise and rounding are left out. This is the mean difference in change
+    from baseline that a very large trial would report at ``months`` if every patient
+    were measured, the quantity a meta-analysis of ALSFRS-R change pools.
+
+    Parameters
+    ----------
+    model : ProgressionModel
+    effect : float or TreatmentEffect
+        The true effect (its mean; a number is on ``scale``).
+    months : float, default 6
+    scale : {"points", "percent", "d50"}, default "points"
+        Scale of a numeric ``effect``.
+
+    Examples
+    --------
+    >>> from alsmeta.simulate import LinearProgression, expected_difference
+    >>> round(expected_difference(LinearProgression(), 0.25, months=6.0), 3)
+    1.5
+    """
+    if not (isinstance(months, int | float) and math.isfinite(months) and months > 0):
+        raise InputError(Problem(f"months={months!r} must be > 0"))
+    eff = _as_effect(effect, scale)
+    model.check_effect(eff.scale)
+    return _difference_function(model, float(months), eff.scale)(float(eff.mean))
+
+
+def _difference_function(model: ProgressionModel, months: float, scale: str) -> Any:
+    """``effect -> expected difference at months`` on fixed draws of the population."""
+    rng = np.random.default_rng(_CALIBRATION_SEED)
+    draws = model.draw(rng, (1, _CALIBRATION_PATIENTS))
+    at = np.array([float(months)])
+    control = model.expected(draws, at, np.zeros((1, _CALIBRATION_PATIENTS)), scale)
+    base = float(control.mean())
+
+    def difference(value: float) -> float:
+        effect = np.full((1, _CALIBRATION_PATIENTS), value)
+        return float(model.expected(draws, at, effect, scale).mean()) - base
+
+    return difference
+
+
 def effect_from_meta(
-    result: Any, *, months: float = 6.0, predictive: bool = True
+    result: Any,
+    *,
+    months: float = 6.0,
+    predictive: bool = True,
+    model: ProgressionModel | None = None,
 ) -> TreatmentEffect:
     """The true effect implied by a meta-analysis of ALSFRS-R change at ``months``.
+
+    The pooled mean difference (MD, points) is turned into the fraction by which cell
+    therapy slows every patient's decline (``scale="percent"``) that gives that MD at
+    ``months`` in ``model``'s patient population (:func:`expected_difference`, solved by
+    Brent's method). So a simulated trial under this effect is, on average, the trial the
+    meta-analysis describes, whatever the shape of the natural history.
 
     Parameters
     ----------
     result : MetaAnalysisResult
         A meta-analysis of mean differences in ALSFRS-R change (points) at about
-        ``months`` after treatment.
+        ``months`` after the start of treatment.
     months : float, default 6
         The landmark of the pooled outcome.
     predictive : bool, default True
         Draw each simulated trial's true effect from the predictive distribution
-        :math:`N(\\hat\\mu, \\hat\\tau^2 + SE^2)` (the distribution behind metafor's
-        prediction interval); ``False`` uses the pooled estimate alone.
+        :math:`N(\\hat\\mu, \\hat\\tau^2 + SE^2)` of the MD (the distribution behind
+        metafor's prediction interval), carried to the percent scale by the slope of the
+        MD in the fraction at the pooled estimate (a linearisation); ``False`` uses the
+        pooled estimate alone.
+    model : ProgressionModel, optional
+        The natural history of the simulated trials; default :class:`D50Progression`,
+        the default of :func:`power_curve`.
 
     Returns
     -------
     TreatmentEffect
-        On the ``"points"`` scale: points/month of slower decline = MD / ``months``,
-        assuming the arms diverge linearly over the landmark period (recorded in
-        ``source``).
+        On the ``"percent"`` scale, with the MD, the model and the calibration in
+        ``source``.
+
+    Raises
+    ------
+    InputError
+        ``months`` not > 0, or an MD the model cannot produce (stopping the disease
+        entirely gives the largest possible MD).
     """
-    if not (math.isfinite(months) and months > 0):
+    if not (isinstance(months, int | float) and math.isfinite(months) and months > 0):
         raise InputError(Problem(f"months={months!r} must be > 0"))
-    mean = float(result.estimate) / months
-    sd = math.sqrt(float(result.tau2) + float(result.se) ** 2) / months if predictive else 0.0
+    from scipy.optimize import brentq
+
+    model = D50Progression() if model is None else model
+    md = float(result.estimate)
+    difference = _difference_function(model, float(months), "percent")
+    lo, hi = -3.0, 0.999
+    top, bottom = difference(hi), difference(lo)
+    if not bottom < md < top:
+        raise InputError(
+            Problem(
+                f"a pooled MD of {md:.3g} points at {months:g} months is outside what the "
+                f"{model.name} model can produce ({bottom:.3g} to {top:.3g}: from tripling "
+                "the speed of decline to stopping it)"
+            )
+        )
+    fraction = float(brentq(lambda f: difference(f) - md, lo, hi, xtol=1e-10))
+    sd = 0.0
+    if predictive:
+        step = 1e-3
+        slope = (difference(min(fraction + step, hi)) - difference(fraction - step)) / (
+            min(fraction + step, hi) - (fraction - step)
+        )
+        sd = math.sqrt(float(result.tau2) + float(result.se) ** 2) / slope
     what = "predictive distribution" if predictive else "pooled estimate"
     source = (
-        f"meta-analysis of {result.k} trials ({result.method}): MD {result.estimate:.3g} points "
-        f"at {months:g} months, tau2 {result.tau2:.3g}, SE {result.se:.3g}; {what} divided by "
-        f"{months:g} months (assumes linear divergence of the arms)"
+        f"meta-analysis of {result.k} trials ({result.method}): MD {md:.3g} points at "
+        f"{months:g} months, tau2 {result.tau2:.3g}, SE {result.se:.3g}; {what} as the "
+        f"slowing of decline that gives this MD at {months:g} months in the {model.name} "
+        "model"
     )
-    return TreatmentEffect(mean=mean, sd=sd, scale="points", source=source)
+    return TreatmentEffect(mean=fraction, sd=sd, scale="percent", source=source)
 
 
 # --------------------------------------------------------------------------- engine ----
@@ -247,7 +345,7 @@ class PowerResult:
             rows.append({k: _json(v) for k, v in row.items()})
         return rows
 
-    def sample_size(self, target: float = 0.8) -> pd.DataFrame:
+    def sample_size(self, target: float = 0.8, *, column: str = "power") -> pd.DataFrame:
         """Smallest simulated ``n_per_arm`` reaching ``target`` power, per effect.
 
         Effects are told apart by mean, SD and scale (a predictive effect and its pooled
@@ -255,16 +353,24 @@ class PowerResult:
 
         ``n_per_arm_interpolated`` interpolates linearly on the probit scale between the
         two simulated sizes that bracket the target (``nan`` if no size reaches it).
+        ``column="power_favourable"`` counts only trials significant in favour of
+        treatment: the usual definition of assurance, and the right one whenever the
+        true effect can be harmful (a predictive distribution reaching below zero).
         """
+        problems = []
         if not 0 < target < 1:
-            raise InputError(Problem(f"target={target!r} must be in (0, 1)"))
+            problems.append(Problem(f"target={target!r} must be in (0, 1)"))
+        if column not in ("power", "power_favourable"):
+            problems.append(Problem(f"column={column!r} must be 'power' or 'power_favourable'"))
+        if problems:
+            raise InputError(problems)
         rows = []
         keys = ["effect", "effect_sd", "effect_scale"]
         for key, grp in self.scenarios.groupby(keys, sort=False):
             effect, effect_sd, effect_scale = key
             grp = grp.sort_values("n_per_arm")
             n = grp["n_per_arm"].to_numpy(dtype=float)
-            pw = grp["power"].to_numpy(dtype=float)
+            pw = grp[column].to_numpy(dtype=float)
             hit = np.flatnonzero(pw >= target)
             first = float(n[hit[0]]) if hit.size else math.nan
             interp = math.nan
