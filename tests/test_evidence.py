@@ -336,3 +336,17 @@ def test_source_needs_url_or_doi_and_location() -> None:
     by_column = {p.column: p.message for p in validate_evidence(raw)}
     assert "url or a doi" in by_column["outcome X2020_chg: arms[0].sd.source"]
     assert "location" in by_column["outcome X2020_chg: arms[1].sd.source.location"]
+
+
+def test_effect_size_frame_has_its_columns_when_nothing_is_selected(tmp_path: Path) -> None:
+    from alsmeta.evidence.base import EFFECT_SIZE_FRAME_COLUMNS
+
+    raw, _ = read_evidence_file()
+    raw["outcomes"] = [o for o in raw["outcomes"] if o["endpoint"] != "cafs"]
+    path = tmp_path / "no_cafs.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    ev = load_evidence(path)
+    full = ev.effect_size_frame("alsfrs_r_change", "MD")
+    empty = ev.effect_size_frame("cafs", "MD")  # a known endpoint with no outcome left
+    assert empty.empty
+    assert list(empty.columns) == list(full.columns) == list(EFFECT_SIZE_FRAME_COLUMNS)

@@ -505,3 +505,27 @@ def test_element_ids_are_unique_and_every_reference_resolves(
     assert len(ids) == len(set(ids))
     refs = re.findall(r'href="#([^"]+)"', html) + re.findall(r"url\(#([^)]+)\)", html)
     assert set(refs) <= set(ids)
+
+
+# ------------------------------------------------------------------ sparse inputs
+def test_one_study_csv_gives_a_report_without_knapp_hartung(tmp_path: Path) -> None:
+    path = tmp_path / "one.csv"
+    path.write_text("study,yi,vi\nA,2.0,0.5\n", encoding="utf-8")
+    model = build_report(read_report_input(path), generated_at=FIXED, power_reps=0)
+    html = render_report(model)
+    assert model.analyses["primary"].k == 1
+    assert "primary_knha" not in model.analyses
+    assert "Knapp–Hartung method" not in html
+
+
+def test_evidence_without_randomised_trials_gives_a_report(tmp_path: Path) -> None:
+    raw, _ = read_evidence_file()
+    rct = {s["study_id"] for s in raw["studies"] if s.get("design") == "RCT"}
+    raw["studies"] = [s for s in raw["studies"] if s["study_id"] not in rct]
+    raw["outcomes"] = [o for o in raw["outcomes"] if o["study_id"] not in rct]
+    path = tmp_path / "no_rct.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    model = build_report(read_report_input(path), generated_at=FIXED, power_reps=0)
+    html = render_report(model)
+    assert "primary" not in model.analyses
+    assert "<h2>Methods</h2>" in html

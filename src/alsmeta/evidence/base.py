@@ -59,6 +59,37 @@ class _Result:
         return not self.reason
 
 
+#: The columns of :meth:`EvidenceBase.effect_size_frame`, in order.
+EFFECT_SIZE_FRAME_COLUMNS = (
+    "study",
+    "study_id",
+    "outcome_id",
+    "endpoint",
+    "definition",
+    "timepoint_months",
+    "subgroup",
+    "nesting_group",
+    "primary",
+    "design",
+    "randomised",
+    "cell_type",
+    "route",
+    "doses",
+    "followup_months",
+    "measure",
+    "yi",
+    "vi",
+    "reported_estimate",
+    "reported_ci_lower",
+    "reported_ci_upper",
+    "conversion",
+    "assumptions",
+    "reason",
+    "source_url",
+    "source_location",
+)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class EvidenceBase:
     """Validated studies and outcomes of an evidence base.
@@ -153,7 +184,8 @@ class EvidenceBase:
         """Return every selected outcome with ``yi``, ``vi``, the conversion or the reason.
 
         Rows that cannot be converted have ``yi = vi = nan`` and a ``reason``; rows that
-        can have an empty reason. See :meth:`effect_sizes` for the conversions.
+        can have an empty reason. See :meth:`effect_sizes` for the conversions. The columns
+        are :data:`EFFECT_SIZE_FRAME_COLUMNS`, also when no outcome is selected.
         """
         check_choice("measure", measure, EFFECT_MEASURES)
         rows = []
@@ -192,7 +224,7 @@ class EvidenceBase:
                     "source_location": o.source.location,
                 }
             )
-        return pd.DataFrame(rows)
+        return pd.DataFrame(rows, columns=list(EFFECT_SIZE_FRAME_COLUMNS))
 
     def effect_sizes(
         self, outcome: str | Sequence[str] | None = None, measure: str = "MD"

@@ -692,7 +692,7 @@ def _select_primary(evidence: Any) -> _Selection:
     lo, hi = REPORT_OPTIONS["timepoint_window_months"]
     target = REPORT_OPTIONS["target_timepoint_months"]
     frame = evidence.effect_size_frame(endpoint, "MD")
-    if frame.empty or "design" not in frame.columns:  # no outcome with this endpoint at all
+    if frame.empty:  # no outcome with this endpoint at all
         return _Selection(None, [], [])
     facts = evidence.to_frame().set_index("outcome_id")
     frame = frame[frame["design"] == REPORT_OPTIONS["primary_design"]].copy()
