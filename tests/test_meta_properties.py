@@ -126,6 +126,8 @@ def test_batch_equals_single_fits(groups, method, test) -> None:
         assert rec.keys() - {"group"} == single.keys()
         for key, value in single.items():
             if isinstance(value, float):
-                assert close(rec[key], value, rtol=1e-9, atol=1e-12), key
+                # atol 1e-9: at the tau^2 = 0 boundary both fits stop at tau^2 ~ 1e-13,
+                # where I^2 and H^2 - 1 differ in the twelfth decimal between solvers.
+                assert close(rec[key], value, rtol=1e-9, atol=1e-9), key
             else:
                 assert rec[key] == value, key
